@@ -1,0 +1,17 @@
+"""Tiny configs shared by the unit tests."""
+
+from __future__ import annotations
+
+from vae.models import ModelConfig
+
+TINY = {
+    ("ae", "mlp"): dict(hidden=(16, 8)),
+    ("vae", "mlp"): dict(hidden=(16, 8)),
+    ("ae", "conv"): dict(channels=(4, 8), conv_hidden=16),
+    ("vae", "conv"): dict(channels=(4, 8), conv_hidden=16),
+}
+KINDS_ARCHS = sorted(TINY)
+
+
+def tiny_config(kind: str = "vae", arch: str = "mlp", latent_dim: int = 2) -> ModelConfig:
+    return ModelConfig(kind=kind, arch=arch, latent_dim=latent_dim, **TINY[(kind, arch)])

@@ -1,0 +1,237 @@
+"""Train an AE or a (beta-)VAE on MNIST and write a checkpoint folder.
+
+    python -m vae.train --model vae --latent-dim 2 --beta 1 --epochs 60 --seed 0 --out checkpoints/vae-z2
+
+Each epoch prints train and test reconstruction, KL and -ELBO (nats per image, 10k test images). Training stops with
+a clear error if the loss stops being finite. The same seed on the CPU gives the same metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import data as data_mod
+from .checkpoint import save_checkpoint
+from .device import pick_device
+from .losses import loss_terms
+from .models import ACTIVATIONS, ARCHITECTURES, MODEL_KINDS, ConfigError, ModelConfig, build_model
+
+LR_SCHEDULES = ("constant", "cosine")
+EVAL_SEED = 1234  # fixes the eps draws of test-set evaluation, so a checkpoint's test metrics are reproducible
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainConfig:
+    beta: float = 1.0  # weight of KL(q(z|x) || p(z)) in the loss; 1 is the VAE's ELBO, ignored by the AE
+    epochs: int = 10  # passes over the training images
+    batch_size: int = 128  # images per gradient step
+    lr: float = 1e-3  # Adam learning rate at the start
+    lr_schedule: str = "constant"  # "constant" or "cosine" (decays to lr * min_lr_ratio by the last step)
+    min_lr_ratio: float = 0.05  # floor of the cosine schedule, as a fraction of lr
+    seed: int = 0  # seeds weights, batch order and eps draws
+    train_subset: int = 60000  # use the first N training images (the official order)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
+            raise ConfigError(f"beta must be a finite number >= 0, got {self.beta!r}.")
+        if self.epochs < 1 or self.batch_size < 1 or self.train_subset < 1:
+            raise ConfigError("epochs, batch_size and train_subset must each be >= 1, got "
+                              f"{self.epochs}, {self.batch_size}, {self.train_subset}.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"Unknown lr schedule {self.lr_schedule!r}. Possible values: {', '.join(LR_SCHEDULES)}.")
+        if self.train_subset > 60000:
+            raise ConfigError(f"train_subset is at most 60000 (the MNIST training set), got {self.train_subset}.")
+
+
+def images_to_tensor(x_uint8: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(n, 28, 28) uint8 -> (n, 1, 28, 28) float32 in [0, 1] on `device`."""
+    return torch.from_numpy(data_mod.to_float(x_uint8)).unsqueeze(1).to(device)
+
+
+def _mean_terms(sums: dict[str, float], n: int) -> dict[str, float]:
+    return {k: v / n for k, v in sums.items()}
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0, batch_size: int = 1000,
+             seed: int = EVAL_SEED) -> dict[str, float]:
+    """Mean recon, kl, loss and neg_elbo (nats per image) over `x` (n, 1, 28, 28), in eval mode.
+
+    A VAE's terms use one z = mu + sigma * eps per image, drawn from a generator seeded with `seed`.
+    """
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    sums = {"recon": 0.0, "kl": 0.0, "loss": 0.0, "neg_elbo": 0.0}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        terms = loss_terms(model(xb, generator=gen), xb, beta)
+        for k in sums:
+            sums[k] += terms[k].sum().item()
+    model.train(was_training)
+    return _mean_terms(sums, len(x))
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    floor = cfg.lr * cfg.min_lr_ratio  # cosine from lr down to the floor over all steps (Loshchilov and Hutter 2017)
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, cfg: TrainConfig,
+                generator: torch.Generator, step: int, total_steps: int, progress: bool = False,
+                epoch_label: str = "") -> tuple[dict[str, float], int]:
+    """One pass over `x` in shuffled batches; returns (mean train terms, next step). Raises TrainingDiverged."""
+    model.train()
+    n = len(x)
+    order = torch.randperm(n, generator=generator).to(x.device)
+    sums = {"recon": 0.0, "kl": 0.0, "loss": 0.0, "neg_elbo": 0.0}
+    batches = range(0, n, cfg.batch_size)
+    bar = tqdm(batches, desc=epoch_label, leave=False, unit="batch", disable=not progress, file=sys.stderr)
+    for start in bar:
+        xb = x[order[start:start + cfg.batch_size]]
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, total_steps, cfg)
+        terms = loss_terms(model(xb), xb, cfg.beta)
+        loss = terms["loss"].mean()
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss.item()} at {epoch_label} step {step}; lower --lr "
+                                   f"(now {cfg.lr}) or check the data")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        with torch.no_grad():
+            for k in sums:
+                sums[k] += terms[k].detach().sum().item()
+        if progress and step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.1f}")
+    return _mean_terms(sums, n), step
+
+
+def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, device: torch.device | str = "cpu",
+        progress: bool = False, log=None) -> tuple[torch.nn.Module, list[dict]]:
+    """Train a fresh model; return it (in eval mode) and the per-epoch history of metric dicts."""
+    log = log or (lambda line: print(line, flush=True))
+    torch.manual_seed(cfg.seed)  # weights and eps draws
+    batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the model's draws
+    model = build_model(model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    x_train = images_to_tensor(mnist.x_train[:cfg.train_subset], device)
+    x_test = images_to_tensor(mnist.x_test, device)
+    total_steps = cfg.epochs * math.ceil(len(x_train) / cfg.batch_size)
+    history: list[dict] = []
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        train_terms, step = train_epoch(model, optimizer, x_train, cfg, batch_gen, step, total_steps, progress,
+                                        f"epoch {epoch}/{cfg.epochs}")
+        test_terms = evaluate(model, x_test, cfg.beta)
+        seconds = time.perf_counter() - t0
+        row = {"epoch": epoch, "seconds": round(seconds, 3), "lr": _lr_at(step, total_steps, cfg),
+               **{f"train_{k}": v for k, v in train_terms.items()}, **{f"test_{k}": v for k, v in test_terms.items()}}
+        history.append(row)
+        log(f"epoch {epoch:3d}/{cfg.epochs}  train rec {train_terms['recon']:7.2f} kl {train_terms['kl']:6.2f} "
+            f"-elbo {train_terms['neg_elbo']:7.2f} | test rec {test_terms['recon']:7.2f} kl {test_terms['kl']:6.2f} "
+            f"-elbo {test_terms['neg_elbo']:7.2f} | {seconds:5.1f} s")
+    model.eval()
+    return model, history
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vae.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="vae", help=f"model kind: {', '.join(MODEL_KINDS)}")
+    p.add_argument("--arch", default="mlp", help=f"encoder/decoder: {', '.join(ARCHITECTURES)}")
+    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--hidden", default="512,256", help="MLP widths from the image inward, comma separated")
+    p.add_argument("--activation", default="relu", help=f"one of {', '.join(ACTIVATIONS)}")
+    p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (VAE only)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", default="constant", help=f"one of {', '.join(LR_SCHEDULES)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-subset", type=int, default=60000, help="train on the first N training images")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--data", default=str(data_mod.DEFAULT_PATH), help="the MNIST .npz file")
+    p.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/vae-z2")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _parse_widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        raise ConfigError(f"--hidden must be comma-separated integers like 512,256, got {text!r}.") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, arch=args.arch,
+                                   hidden=_parse_widths(args.hidden), activation=args.activation)
+        cfg = TrainConfig(beta=args.beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          lr_schedule=args.lr_schedule, seed=args.seed, train_subset=args.train_subset)
+        device = pick_device(args.device)
+        mnist = data_mod.load_mnist(args.data)
+    except (ConfigError, ValueError, data_mod.DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    if model_config.kind == "ae" and cfg.beta != 1.0:
+        print("note: --beta has no effect on a plain AE (it has no KL term)", file=sys.stderr)
+    print(f"training {model_config.kind} ({model_config.arch}, latent {model_config.latent_dim}) on "
+          f"{cfg.train_subset} images for {cfg.epochs} epochs on {device}, {torch.get_num_threads()} threads")
+    t0 = time.perf_counter()
+    try:
+        model, history = fit(model_config, cfg, mnist, device, progress=not args.no_progress)
+    except TrainingDiverged as e:
+        print(f"error: training diverged: {e}", file=sys.stderr)
+        return 3
+    seconds = time.perf_counter() - t0
+    final = history[-1]
+    test_metrics = {k[len("test_"):]: v for k, v in final.items() if k.startswith("test_")}
+    if model_config.kind == "ae":  # an AE has no ELBO: its -ELBO column would only repeat recon
+        test_metrics = {"recon": test_metrics["recon"]}
+    manifest = {
+        "training": asdict(cfg),
+        "history": history,
+        "test_metrics": test_metrics,
+        "train_seconds": round(seconds, 1),
+        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
+                 "train_images": cfg.train_subset, "test_images": len(mnist.x_test)},
+        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "command": "python -m vae.train " + shlex.join(argv),
+    }
+    out = save_checkpoint(args.out, model, manifest)
+    print(f"test: " + "  ".join(f"{k} {v:.2f}" for k, v in test_metrics.items()))
+    print(f"wrote {out} in {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
