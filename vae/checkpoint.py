@@ -108,6 +108,21 @@ def save_checkpoint(folder: str | Path, model: torch.nn.Module, manifest: dict) 
     return folder
 
 
+def record_metrics(folder: str | Path, key: str, values: dict) -> dict:
+    """Add `values` under `key` to a checkpoint's manifest (e.g. an IWAE bound computed after training).
+
+    The weights are untouched, so their sha256 stays valid. Keys written by training cannot be replaced this way.
+    """
+    if key in REQUIRED_KEYS or key in ("name", "model"):
+        raise ValueError(f"{key!r} is written by training and cannot be replaced")
+    folder = resolve(folder)
+    manifest = read_manifest(folder)
+    manifest[key] = values
+    text = json.dumps(manifest, indent=2) + "\n"
+    _atomic_write(folder / MANIFEST_FILE, lambda tmp: Path(tmp).write_text(text))
+    return manifest
+
+
 def read_manifest(folder: str | Path) -> dict:
     """The manifest of a checkpoint folder, checked for the keys every checkpoint has."""
     folder = resolve(folder)

@@ -70,3 +70,132 @@ def sigma_circle(radius: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
 def prior_mass_within(radius: float) -> float:
     """Share of the 2-D standard normal inside |z| <= radius."""
     return float(1.0 - np.exp(-radius ** 2 / 2.0))
+
+
+# --- paths, grids and samples through the latent space ------------------------------------------------------------
+
+GRID_SPACINGS = ("linear", "gaussian")
+PATH_KINDS = ("linear", "spherical")
+MAX_GRID = 30
+MAX_STEPS = 64
+MAX_SAMPLES = 400
+
+
+def grid_codes(n: int, extent: float = 3.0, spacing: str = "gaussian", center: tuple[float, float] = (0.0, 0.0),
+               scale: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """An n x n grid of 2-D codes, row-major from the top-left (high z2) to the bottom-right, shape (n * n, 2).
+
+    "linear": evenly spaced over center +- extent * scale. "gaussian": through the inverse normal CDF of evenly
+    spaced probabilities, as in Kingma and Welling (2014, fig. 4): each cell holds equal prior mass, so the grid is
+    denser near the centre. `extent` is then the number of standard deviations reached by the outermost row.
+    """
+    if not 2 <= n <= MAX_GRID:
+        raise ValueError(f"grid size must be between 2 and {MAX_GRID}, got {n}.")
+    if not (np.isfinite(extent) and extent > 0):
+        raise ValueError(f"grid extent must be a positive number, got {extent}.")
+    if spacing not in GRID_SPACINGS:
+        raise ValueError(f"Unknown grid spacing {spacing!r}. Possible values: {', '.join(GRID_SPACINGS)}.")
+    if spacing == "linear":
+        t = np.linspace(-extent, extent, n)
+    else:
+        from statistics import NormalDist
+        p_max = NormalDist().cdf(extent)
+        t = np.array([NormalDist().inv_cdf(p) for p in np.linspace(1 - p_max, p_max, n)])
+    xs = center[0] + scale[0] * t
+    ys = center[1] + scale[1] * t[::-1]  # top row is the largest z2, as on a plot
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+
+
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
+    """`steps` codes from z0 to z1 inclusive, shape (steps, latent_dim).
+
+    "linear": (1 - t) z0 + t z1. "spherical": slerp (Shoemake 1985; White 2016 for latent spaces), which keeps the
+    norm of Gaussian codes typical along the path instead of cutting through the low-norm middle.
+    """
+    z0, z1 = np.asarray(z0, np.float64).ravel(), np.asarray(z1, np.float64).ravel()
+    if z0.shape != z1.shape:
+        raise ValueError(f"both ends need the same dimension, got {z0.shape} and {z1.shape}.")
+    if not 2 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 2 and {MAX_STEPS}, got {steps}.")
+    if kind not in PATH_KINDS:
+        raise ValueError(f"Unknown path {kind!r}. Possible values: {', '.join(PATH_KINDS)}.")
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    if kind == "linear":
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    cos = np.clip(z0 @ z1 / max(n0 * n1, 1e-12), -1.0, 1.0)
+    omega = np.arccos(cos)
+    if omega < 1e-6 or n0 < 1e-12 or n1 < 1e-12:  # (anti)parallel or zero ends: slerp is undefined, go straight
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)).astype(np.float32)
+
+
+def step_changes(images: np.ndarray) -> np.ndarray:
+    """Pixel change between consecutive images: root-mean-square difference, shape (len(images) - 1,).
+
+    A smooth morph has small, even steps; a jump across a hole in the latent space shows as a spike.
+    """
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    return np.sqrt(np.mean(np.diff(flat, axis=0) ** 2, axis=1))
+
+
+class Gaussian(NamedTuple):
+    mean: np.ndarray  # (d,)
+    cov: np.ndarray  # (d, d)
+
+
+def fit_gaussian(codes: np.ndarray) -> Gaussian:
+    """Maximum-likelihood Gaussian of a set of codes (n, d): the fair prior for sampling a plain AE."""
+    codes = np.asarray(codes, np.float64)
+    return Gaussian(codes.mean(0), np.cov(codes, rowvar=False).reshape(codes.shape[1], codes.shape[1]))
+
+
+def sample_codes(n: int, latent_dim: int, seed: int, gaussian: Gaussian | None = None) -> np.ndarray:
+    """n codes from N(0, I), or from `gaussian` when given (z = mean + L eps, L the Cholesky factor of cov)."""
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ValueError(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}.")
+    eps = np.random.default_rng(seed).standard_normal((n, latent_dim))
+    if gaussian is None:
+        return eps.astype(np.float32)
+    chol = np.linalg.cholesky(gaussian.cov + 1e-9 * np.eye(latent_dim))
+    return (gaussian.mean + eps @ chol.T).astype(np.float32)
+
+
+def covariance_ellipse(mean: np.ndarray, cov: np.ndarray, n_sigma: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
+    """Points of the n_sigma contour of a 2-D Gaussian (Mahalanobis distance n_sigma)."""
+    vals, vecs = np.linalg.eigh(np.asarray(cov, np.float64))
+    t = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(t), np.sin(t)])
+    pts = vecs @ (np.sqrt(np.maximum(vals, 0))[:, None] * circle) * n_sigma
+    return mean[0] + pts[0], mean[1] + pts[1]
+
+
+def posterior_samples(mu: np.ndarray, logvar: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """n draws z = mu + sigma * eps from q(z|x) = N(mu, diag(exp(logvar))) (the reparametrization trick)."""
+    eps = np.random.default_rng(seed).standard_normal((n, len(mu)))
+    return (mu + np.exp(0.5 * logvar) * eps).astype(np.float32)
+
+
+def nearest(codes: np.ndarray, z: np.ndarray, k: int = 5) -> np.ndarray:
+    """Indices of the k codes (n, d) nearest to z (d,) in Euclidean distance, nearest first."""
+    d2 = ((codes - np.asarray(z, codes.dtype)[None, :]) ** 2).sum(1)
+    k = min(k, len(codes))
+    idx = np.argpartition(d2, k - 1)[:k]
+    return idx[np.argsort(d2[idx])]
+
+
+class PixelIndex:
+    """Nearest neighbours in pixel space (a memorisation check: is a decoded digit a copy of a training image?)."""
+
+    def __init__(self, images_uint8: np.ndarray):
+        self.x = to_float(images_uint8).reshape(len(images_uint8), -1)
+        self.sq_norms = (self.x ** 2).sum(1)
+
+    def query(self, image: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, RMS pixel distances) of the k nearest images to `image` (28, 28) in [0, 1], nearest first."""
+        q = np.asarray(image, np.float32).reshape(-1)
+        d2 = np.maximum(self.sq_norms - 2 * self.x @ q + (q ** 2).sum(), 0)
+        idx = np.argpartition(d2, k - 1)[:k]
+        idx = idx[np.argsort(d2[idx])]
+        return idx, np.sqrt(d2[idx] / q.size)

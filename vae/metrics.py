@@ -15,7 +15,7 @@ import time
 import torch
 
 from . import data as data_mod
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, record_metrics
 from .losses import reconstruction_bce
 from .models import VAE
 
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=1000, help="importance samples per image")
     p.add_argument("--n", type=int, default=10000, help="test images to average over (the first n)")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--record", action="store_true", help="store the result in the checkpoint's manifest.json")
     args = parser.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -85,11 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         x = torch.from_numpy(data_mod.to_float(data_mod.load_mnist().x_test[:args.n])).unsqueeze(1)
         t0 = time.perf_counter()
         value = test_set_iwae(ckpt.model, x, args.k)
+        seconds = time.perf_counter() - t0
+        if args.record:
+            record_metrics(ckpt.path, "iwae", {"k": args.k, "test_images": args.n, "log_px_bound": round(value, 4),
+                                               "command": "python -m vae.metrics " + " ".join(sys.argv[1:] if argv
+                                                                                             is None else argv)})
     except (MetricError, CheckpointError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{ckpt.name}: log p(x) >= {value:.2f} nats (IWAE bound, k={args.k}, {args.n} test images, "
-          f"{time.perf_counter() - t0:.0f} s); -ELBO in the manifest {ckpt.manifest['test_metrics']['neg_elbo']:.2f}")
+          f"{seconds:.0f} s); -ELBO in the manifest {ckpt.manifest['test_metrics']['neg_elbo']:.2f}")
     return 0
 
 

@@ -1,0 +1,56 @@
+# Two commands: `make run` (the app) and `make test` (the whole suite). Both create .venv and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PORT ?= 8501
+
+.PHONY: run test test-fast bench train-all iwae screenshots chromium clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -c "import torch, torchvision, streamlit, plotly, numpy"
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUN_STAMP)
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+chromium:  # Debian's chromium for the browser tests (Playwright's own browser download is not used)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+run: $(RUN_STAMP)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(DEV_STAMP) chromium
+	$(PY) -m pytest
+
+test-fast: $(DEV_STAMP)  # unit tests only: no real data, no browser
+	$(PY) -m pytest -m "not slow and not browser"
+
+bench: $(RUN_STAMP)
+	$(PY) -m benchmarks.train_throughput
+
+# Retrain every shipped checkpoint with the exact commands recorded in their manifests (checkpoints/README.md).
+TRAIN_ARGS := --hidden 512,512,256 --epochs 40 --lr-schedule cosine --seed 0 --no-progress
+train-all: $(RUN_STAMP)
+	$(PY) -m vae.train --model vae --latent-dim 2 --beta 1 $(TRAIN_ARGS) --out checkpoints/vae-z2
+	$(PY) -m vae.train --model ae --latent-dim 2 $(TRAIN_ARGS) --out checkpoints/ae-z2
+	$(PY) -m vae.train --model vae --latent-dim 20 --beta 1 $(TRAIN_ARGS) --out checkpoints/vae-z20
+
+iwae: $(RUN_STAMP)
+	$(PY) -m vae.metrics iwae vae-z2 --k 1000
+	$(PY) -m vae.metrics iwae vae-z20 --k 1000
+
+screenshots: $(DEV_STAMP) chromium
+	$(PY) -m tests.screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache

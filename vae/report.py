@@ -1,0 +1,88 @@
+"""Write checkpoints/README.md from the checkpoints' manifests, so that the table can never drift from them.
+
+    python -m vae.report            rewrite checkpoints/README.md
+    python -m vae.report --check    exit 1 if checkpoints/README.md differs from what the manifests say
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .checkpoint import CHECKPOINT_DIR, available, read_manifest
+
+README = CHECKPOINT_DIR / "README.md"
+
+HEADER = """# Shipped checkpoints
+
+Each folder holds `model.pt` (the model's `state_dict`, loaded with `weights_only=True`, `strict=True`) and
+`manifest.json`: model and training configs, per-epoch history, test metrics, the sha256 of `data/mnist.npz` and of
+`model.pt`, library versions, and the exact command that trained it. This file is generated from those manifests by
+`python -m vae.report`; a test fails when it is stale.
+
+Metrics are on the 10,000 MNIST test images, in nats per image: reconstruction is the summed Bernoulli BCE over the
+784 grayscale pixels at a decoded z (one z = mu + sigma * eps per image for a VAE, with a fixed seed), KL is
+KL(q(z|x) || N(0, I)), -ELBO is their sum. The IWAE column is the importance-weighted bound on log p(x) with k
+samples (Burda et al. 2016), written into the manifest by `python -m vae.metrics iwae NAME --k 1000 --record`.
+"""
+
+
+def _fmt(value, digits=2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def render(directory: Path = CHECKPOINT_DIR) -> str:
+    rows = ["| name | model | latent | beta | test recon | test KL | test -ELBO | IWAE log p(x) bound | epochs | "
+            "train time |", "|---|---|---|---|---|---|---|---|---|---|"]
+    commands = []
+    for name in available(directory):
+        m = read_manifest(directory / name)
+        model, train, metrics = m["model"], m["training"], m["test_metrics"]
+        arch = f"{model['arch'].upper()} {'-'.join(map(str, model['hidden']))}" if model["arch"] == "mlp" \
+            else f"conv {model['channels']}"
+        kind = model["kind"].upper()
+        beta = _fmt(train["beta"], 1) if model["kind"] == "vae" else "-"
+        iwae = m.get("iwae")
+        iwae_text = f"{iwae['log_px_bound']:.2f} (k={iwae['k']})" if iwae else "not computed"
+        rows.append(f"| `{name}` | {kind}, {arch} | {model['latent_dim']} | {beta} | {_fmt(metrics.get('recon'))} | "
+                    f"{_fmt(metrics.get('kl')) if model['kind'] == 'vae' else '-'} | "
+                    f"{_fmt(metrics.get('neg_elbo')) if model['kind'] == 'vae' else '-'} | {iwae_text} | "
+                    f"{train['epochs']} | {m.get('train_seconds', 0):.0f} s on {m.get('threads', '?')} CPU threads |")
+        commands.append(f"# {name}\n{m['command']}")
+        if iwae:
+            commands.append(iwae["command"])
+    versions = {}
+    data_sha = set()
+    for name in available(directory):
+        m = read_manifest(directory / name)
+        versions.update({k: v for k, v in m["versions"].items()})
+        data_sha.add(m["data"]["sha256"])
+    parts = [HEADER, "\n".join(rows), "",
+             "## How they were made", "",
+             "From the repository root, with the project's environment (`make train-all` runs the training commands):",
+             "", "```bash", "\n".join(commands), "```", "",
+             f"Data: `data/mnist.npz`, sha256 `{', '.join(sorted(data_sha))}`. "
+             f"Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".", ""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check that checkpoints/README.md is current")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = README.read_text() if README.exists() else ""
+        if current != text:
+            print("checkpoints/README.md is stale: run `python -m vae.report`", file=sys.stderr)
+            return 1
+        print("checkpoints/README.md is current")
+        return 0
+    README.write_text(text)
+    print(f"wrote {README.relative_to(CHECKPOINT_DIR.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
