@@ -1,0 +1,188 @@
+"""The live latent plane: a Streamlit component that decodes the z under the pointer in the browser.
+
+The page sends the model's MLP decoder once, as bytes (`vae.export.decoder_payload`, about 1.6 MB in float16 for the
+shipped 2 -> 256 -> 512 -> 512 -> 784 decoders), with the encoded test digits; the browser then decodes on every
+animation frame without a server round trip. A click pins z and reruns the script with the new state.
+
+    from ui import latent_plane as lp
+    ae, vae = lp.plane_payload("ae-z2"), lp.plane_payload("vae-z2")
+    left, right = st.columns(2)
+    with left:
+        ae_state = lp.latent_plane(key="plane_ae", payload=ae.payload, title="AE", view=lp.default_view(ae.codes),
+                                   link_group="home")
+    with right:
+        vae_state = lp.latent_plane(key="plane_vae", payload=vae.payload, title="VAE", link_group="home")
+    ae_state["pinned"]  # None, or {"z": [x, y], "nearest_index": int | None, "seq": int}
+
+Data layout (what the JavaScript in latent_plane.js reads): the component's `data` is bytes, two LEX1 containers
+(vae/export.py) back to back: first the small options (title, view, circles, ellipses, overlay points, pinned z,
+link group, sizes) as a JSON header with no arrays, then the payload. Streamlit takes `data` as bytes *or* JSON, not
+both; keeping the options in their own container lets the browser re-read them on every rerun and re-parse the
+decoder only when the payload's id changes. The payload itself is built once per checkpoint (cached on name + mtime)
+and identical options give identical bytes, so a rerun that changes nothing resends nothing (Streamlit's message
+cache) and the component keeps its identity (it is keyed on `key`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import streamlit as st
+
+from ui import resources
+from vae.export import UnsupportedDecoder, decoder_payload, pack
+
+COMPONENT_NAME = "latent_explorer.latent_plane"
+PRIOR_CIRCLES = (1, 2, 3)  # radii of the N(0, I) prior's 1-, 2- and 3-sigma circles
+_HERE = Path(__file__).resolve().parent
+# Registered once per process, at import; latent_plane() only mounts instances.
+_mount = st.components.v2.component(
+    COMPONENT_NAME,
+    js=(_HERE / "latent_plane.js").read_text(encoding="utf-8"),
+    css=(_HERE / "latent_plane.css").read_text(encoding="utf-8"),
+)
+
+
+class PlanePayload(NamedTuple):
+    payload: bytes | None  # decoder + the test digits' codes, labels (and log-variances): what latent_plane() takes
+    codes: np.ndarray | None  # (10000, 2) posterior means of the test digits, for default_view()
+    error: str | None  # why there is no payload (missing checkpoint, conv decoder, latent_dim != 2)
+
+
+@st.cache_resource(show_spinner="Preparing the live latent plane", max_entries=16)
+def _plane_payload(name: str, stamp: float, device_name: str, dtype: str) -> tuple[bytes, np.ndarray]:
+    """Build once per checkpoint version: cache_resource hands back the same bytes object on every rerun."""
+    checkpoint = resources.load_model(name).checkpoint
+    model = checkpoint.model
+    if model.config.latent_dim != 2:
+        raise UnsupportedDecoder(f"the latent plane draws 2-D latent spaces; {name} has latent_dim "
+                                 f"{model.config.latent_dim}")
+    mu, logvar = resources.encoded(name)
+    labels = resources.mnist().y_test
+    extra = {"points": mu.astype(np.float32), "labels": labels.astype(np.uint8)}
+    if logvar is not None:
+        extra["logvar"] = logvar.astype(np.float32)
+    payload = decoder_payload(model, dtype, extra=extra, meta={"checkpoint": name, "kind": model.config.kind})
+    return payload, mu
+
+
+def plane_payload(name: str, dtype: str = "float16") -> PlanePayload:
+    """The payload for checkpoint `name` (cached on its name and modification time), or the reason there is none."""
+    loaded = resources.load_model(name)
+    if loaded.error:
+        return PlanePayload(None, None, loaded.error)
+    if resources.mnist() is None:
+        return PlanePayload(None, None, "the MNIST test set is missing")
+    try:
+        payload, mu = _plane_payload(name, resources._stamp(name), resources.device(), dtype)
+    except UnsupportedDecoder as e:
+        return PlanePayload(None, None, str(e))
+    return PlanePayload(payload, mu, None)
+
+
+def default_view(codes: np.ndarray | None, min_span: float = 6.5) -> dict:
+    """A square view holding 99% of `codes` (n, 2) and always the prior's 3-sigma circle: {"x": [lo, hi], "y": ...}."""
+    if codes is None or len(codes) == 0:
+        return {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
+    lo, hi = np.percentile(np.asarray(codes, np.float64), [0.5, 99.5], axis=0)
+    half = max(float((hi - lo).max()), min_span) / 2 * 1.1
+    centre = (lo + hi) / 2 if half > 3.6 else np.zeros(2)
+    return {"x": [float(centre[0] - half), float(centre[0] + half)],
+            "y": [float(centre[1] - half), float(centre[1] + half)]}
+
+
+def _num(v, what: str) -> float:
+    f = float(v)
+    if not math.isfinite(f):
+        raise ValueError(f"{what} must be finite, got {v!r}")
+    return round(f, 5)
+
+
+def _xy(x, y, what: str) -> tuple[list[float], list[float]]:
+    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"{what}: x and y have different lengths ({len(x)} and {len(y)})")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError(f"{what}: coordinates must be finite")
+    return np.round(x, 5).tolist(), np.round(y, 5).tolist()
+
+
+def _points_groups(overlay_points) -> list[dict]:
+    """None, an (n, 2) array, a dict {x, y, label, color} or a list of such dicts -> list of dicts."""
+    if overlay_points is None:
+        return []
+    if isinstance(overlay_points, dict):
+        overlay_points = [overlay_points]
+    elif isinstance(overlay_points, np.ndarray):
+        overlay_points = [{"xy": overlay_points}]
+    groups = []
+    for g in overlay_points:
+        if "xy" in g:
+            xy = np.asarray(g["xy"], np.float64).reshape(-1, 2)
+            x, y = _xy(xy[:, 0], xy[:, 1], "overlay_points")
+        else:
+            x, y = _xy(g["x"], g["y"], "overlay_points")
+        groups.append({"x": x, "y": y, "label": g.get("label"), "color": g.get("color", "#000000"),
+                       "size": float(g.get("size", 3.5))})
+    return groups
+
+
+def plane_options(*, key: str, title: str = "", view: dict | None = None,
+                  circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
+                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
+                  height: int = 440, digit_px: int = 224) -> bytes:
+    """The options container that precedes the payload in the component's data (see the module docstring)."""
+    view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
+    v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
+    if v["x"][1] <= v["x"][0] or v["y"][1] <= v["y"][0]:
+        raise ValueError(f"view ranges must be increasing, got {view}")
+    ellipses = []
+    for e in extra_ellipses:
+        x, y = _xy(e["x"], e["y"], "extra_ellipses")
+        ellipses.append({"x": x, "y": y, "label": e.get("label"), "color": e.get("color", "#d62728"),
+                         "dash": bool(e.get("dash", False)), "width": float(e.get("width", 2.0))})
+    pinned = None if pinned_z is None else [_num(pinned_z[0], "pinned_z"), _num(pinned_z[1], "pinned_z")]
+    options = {"key": str(key), "title": title, "view": v, "circles": [_num(r, "circles") for r in circles],
+               "extra_ellipses": ellipses, "overlay_points": _points_groups(overlay_points), "pinned_z": pinned,
+               "link_group": link_group, "height": int(height), "digit_px": int(digit_px)}
+    json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
+    return pack({"kind": "plane_options", "options": options})
+
+
+def _ignore() -> None:
+    """Streamlit only reports the state keys that have an on_<key>_change callback."""
+
+
+def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None = None,
+                 circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
+                 overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
+                 height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None) -> dict:
+    """Mount a live latent plane and return its state.
+
+    key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
+    payload: `plane_payload(name).payload` (or `vae.export.decoder_payload` with "points" and "labels" arrays).
+    view: {"x": [lo, hi], "y": [lo, hi]}; the shorter range is widened so both axes keep the same scale.
+    circles: radii of the prior's sigma circles. extra_ellipses: [{"x": [...], "y": [...], "label", "color",
+    "dash"}], e.g. an AE's fitted Gaussian or a digit's q(z|x). overlay_points: an (n, 2) array or
+    [{"x", "y", "label", "color"}] drawn as crosses, e.g. draws z = mu + sigma * eps. pinned_z: the pinned marker
+    (a click moves it in the browser at once; a new value from Python moves it too). link_group: planes sharing it
+    show the same z ("same z" link, a checkbox turns it off per plane). height: the plane's size in px (it shrinks
+    to fit the column); digit_px: the decoded digit's size. on_pin: called when a click or Enter pins a z.
+
+    Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
+    or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
+    """
+    options = plane_options(key=key, title=title, view=view, circles=circles, extra_ellipses=extra_ellipses,
+                            overlay_points=overlay_points, pinned_z=pinned_z, link_group=link_group, height=height,
+                            digit_px=digit_px)
+    result = _mount(key=key, data=options + payload, on_pinned_change=on_pin or _ignore)
+    return {"pinned": result.get("pinned")}
+
+
+__all__ = ["latent_plane", "plane_payload", "plane_options", "default_view", "PlanePayload", "COMPONENT_NAME",
+           "PRIOR_CIRCLES"]
