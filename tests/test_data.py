@@ -99,7 +99,8 @@ def test_missing_data_file_says_how_to_restore_it(tmp_path):
 def test_wrong_shapes_are_reported(tmp_path):
     np.savez(tmp_path / "bad.npz", x_train=np.zeros((10, 28, 28), np.uint8), y_train=np.zeros(10, np.uint8),
              x_test=np.zeros((10000, 28, 28), np.uint8), y_test=np.zeros(10000, np.uint8))
-    with pytest.raises(DataError, match="x_train has shape \\(10, 28, 28\\) and dtype uint8, expected \\(60000, 28, 28\\)"):
+    expected = "x_train has shape \\(10, 28, 28\\) and dtype uint8, expected \\(60000, 28, 28\\)"
+    with pytest.raises(DataError, match=expected):
         load_mnist(tmp_path / "bad.npz")
 
 

@@ -325,9 +325,22 @@ class Plane {
     if (oc.header.kind !== "plane_options") throw new Error("the first container is not the plane's options");
     const opts = oc.header.options;
     this.setKey(String(opts.key));
-    const pc = readContainer(bytes, oc.end);
+    // The payload (decoder and points) follows the options only when the server sends it: once per session and
+    // plane, or when this plane asked for it. Otherwise the options name the payload this plane should hold.
+    this.wantedPayload = opts.payload_id;
+    if (oc.end >= bytes.length && this.failedPayload === opts.payload_id) return; // keep showing why it failed
+    const pc = oc.end < bytes.length ? readContainer(bytes, oc.end) : null;
+    if (!pc && (opts.payload_id !== this.payloadId || !this.dec)) {
+      if (this.requestedPayload !== opts.payload_id && this.setTriggerValue) {
+        this.requestedPayload = opts.payload_id;
+        this.setTriggerValue("need_payload", opts.payload_id);
+      }
+      this.messageEl.textContent = "Loading the decoder\u2026";
+      this.messageEl.hidden = false;
+      return;
+    }
     let payloadChanged = false;
-    if (pc.header.payload_id !== this.payloadId || !this.dec) {
+    if (pc && (pc.header.payload_id !== this.payloadId || !this.dec)) {
       this.payloadId = null;
       this.dec = buildDecoder(bytes, pc);
       const pts = readArray(bytes, pc, "points");
@@ -338,6 +351,7 @@ class Plane {
       this.px = new Float32Array(n);
       this.py = new Float32Array(n);
       this.payloadId = pc.header.payload_id;
+      this.requestedPayload = null;
       this.lastDecode = null;
       payloadChanged = true;
     }
@@ -410,6 +424,7 @@ class Plane {
   }
 
   showError(err) {
+    this.failedPayload = this.wantedPayload; // options-only reruns keep this message instead of asking again
     this.messageEl.textContent = `The latent plane cannot be drawn: ${err && err.message ? err.message : err}. ` +
       "Reload the page; if this stays, the model's payload is damaged (see vae/export.py).";
     this.messageEl.hidden = false;
@@ -787,13 +802,14 @@ class Plane {
 }
 
 export default function (component) {
-  const { parentElement, data, setStateValue } = component;
+  const { parentElement, data, setStateValue, setTriggerValue } = component;
   let plane = INSTANCES.get(parentElement);
   if (!plane) {
     plane = new Plane(parentElement);
     INSTANCES.set(parentElement, plane);
   }
-  plane.setStateValue = setStateValue; // the newest closure (it knows the current fragment and form)
+  plane.setStateValue = setStateValue; // the newest closures (they know the current fragment and form)
+  plane.setTriggerValue = setTriggerValue;
   plane.renders += 1;
   try {
     plane.update(data);

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -38,6 +39,7 @@ from ui import resources
 from vae.export import UnsupportedDecoder, decoder_payload, pack
 
 COMPONENT_NAME = "latent_explorer.latent_plane"
+_SENT_KEY = "_latent_plane_sent"  # session state: {plane key: id of the payload this session's browser holds}
 PRIOR_CIRCLES = (1, 2, 3)  # radii of the N(0, I) prior's 1-, 2- and 3-sigma circles
 _HERE = Path(__file__).resolve().parent
 # Registered once per process, at import; latent_plane() only mounts instances.
@@ -132,7 +134,13 @@ def _points_groups(overlay_points) -> list[dict]:
     return groups
 
 
-def plane_options(*, key: str, title: str = "", view: dict | None = None,
+def payload_id(payload: bytes) -> str:
+    """The id in a payload's header (read without touching its arrays)."""
+    (n,) = struct.unpack_from("<I", payload, 4)
+    return json.loads(bytes(payload[8:8 + n]).decode("utf-8"))["payload_id"]
+
+
+def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict | None = None,
                   circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                   height: int = 440, digit_px: int = 224) -> bytes:
@@ -147,7 +155,8 @@ def plane_options(*, key: str, title: str = "", view: dict | None = None,
         ellipses.append({"x": x, "y": y, "label": e.get("label"), "color": e.get("color", "#d62728"),
                          "dash": bool(e.get("dash", False)), "width": float(e.get("width", 2.0))})
     pinned = None if pinned_z is None else [_num(pinned_z[0], "pinned_z"), _num(pinned_z[1], "pinned_z")]
-    options = {"key": str(key), "title": title, "view": v, "circles": [_num(r, "circles") for r in circles],
+    options = {"key": str(key), "payload_id": payload_id, "title": title, "view": v,
+               "circles": [_num(r, "circles") for r in circles],
                "extra_ellipses": ellipses, "overlay_points": _points_groups(overlay_points), "pinned_z": pinned,
                "link_group": link_group, "height": int(height), "digit_px": int(digit_px)}
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
@@ -177,10 +186,23 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
     """
-    options = plane_options(key=key, title=title, view=view, circles=circles, extra_ellipses=extra_ellipses,
-                            overlay_points=overlay_points, pinned_z=pinned_z, link_group=link_group, height=height,
-                            digit_px=digit_px)
-    result = _mount(key=key, data=options + payload, on_pinned_change=on_pin or _ignore)
+    pid = payload_id(payload)
+    options = plane_options(key=key, payload_id=pid, title=title, view=view, circles=circles,
+                            extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
+                            link_group=link_group, height=height, digit_px=digit_px)
+    # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
+    # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
+    # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.
+    sent = st.session_state.setdefault(_SENT_KEY, {})
+    send_payload = sent.get(key) != pid
+    result = _mount(key=key, data=options + payload if send_payload else options,
+                    on_pinned_change=on_pin or _ignore, on_need_payload_change=_ignore)
+    if result.get("need_payload"):
+        sent.pop(key, None)
+        if not send_payload:
+            st.rerun()
+    else:
+        sent[key] = pid
     return {"pinned": result.get("pinned")}
 
 

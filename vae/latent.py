@@ -162,7 +162,8 @@ def sample_codes(n: int, latent_dim: int, seed: int, gaussian: Gaussian | None =
     return (gaussian.mean + eps @ chol.T).astype(np.float32)
 
 
-def covariance_ellipse(mean: np.ndarray, cov: np.ndarray, n_sigma: float, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
+def covariance_ellipse(mean: np.ndarray, cov: np.ndarray, n_sigma: float,
+                       n: int = 121) -> tuple[np.ndarray, np.ndarray]:
     """Points of the n_sigma contour of a 2-D Gaussian (Mahalanobis distance n_sigma)."""
     vals, vecs = np.linalg.eigh(np.asarray(cov, np.float64))
     t = np.linspace(0, 2 * np.pi, n)

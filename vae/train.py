@@ -127,6 +127,13 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
     return _mean_terms(sums, n), step
 
 
+def _terms_text(terms: dict[str, float], kind: str) -> str:
+    """"rec R kl K -elbo E" for a VAE; "rec R" for an AE, which has neither a KL term nor an ELBO."""
+    if kind == "ae":
+        return f"rec {terms['recon']:7.2f}"
+    return f"rec {terms['recon']:7.2f} kl {terms['kl']:6.2f} -elbo {terms['neg_elbo']:7.2f}"
+
+
 def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, device: torch.device | str = "cpu",
         progress: bool = False, log=None) -> tuple[torch.nn.Module, list[dict]]:
     """Train a fresh model; return it (in eval mode) and the per-epoch history of metric dicts."""
@@ -149,9 +156,8 @@ def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, devi
         row = {"epoch": epoch, "seconds": round(seconds, 3), "lr": _lr_at(step, total_steps, cfg),
                **{f"train_{k}": v for k, v in train_terms.items()}, **{f"test_{k}": v for k, v in test_terms.items()}}
         history.append(row)
-        log(f"epoch {epoch:3d}/{cfg.epochs}  train rec {train_terms['recon']:7.2f} kl {train_terms['kl']:6.2f} "
-            f"-elbo {train_terms['neg_elbo']:7.2f} | test rec {test_terms['recon']:7.2f} kl {test_terms['kl']:6.2f} "
-            f"-elbo {test_terms['neg_elbo']:7.2f} | {seconds:5.1f} s")
+        log(f"epoch {epoch:3d}/{cfg.epochs}  train {_terms_text(train_terms, model_config.kind)} | "
+            f"test {_terms_text(test_terms, model_config.kind)} | {seconds:5.1f} s")
     model.eval()
     return model, history
 

@@ -1,0 +1,99 @@
+"""AppTests of the explorer page and each of its panels: widgets set by key, outputs checked."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vae.checkpoint import CHECKPOINT_DIR
+
+pytestmark = pytest.mark.slow
+EXPLORER = str(CHECKPOINT_DIR.parent / "pages" / "1_Explorer.py")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(EXPLORER, default_timeout=120).run()
+    assert not app.exception
+    return app
+
+
+def _subheaders(app: AppTest) -> list[str]:
+    return [s.value for s in app.subheader]
+
+
+def _image_captions(app: AppTest) -> list[str]:
+    return [img.caption for el in app.get("image") for img in el.proto.imgs]
+
+
+def test_explorer_mounts_two_live_planes_and_pins_the_origin(at):
+    assert not at.error
+    assert "Pinned z = (0.000, 0.000)" in _subheaders(at)
+    assert [t.label for t in at.tabs] == ["Manifold grid", "Interpolation", "Prior samples"]
+    assert len(at.get("bidi_component")) == 2, "one live plane per model"
+    captions = _image_captions(at)
+    assert captions.count("decoded here (server)") == 2
+    assert sum(c.startswith("5 nearest test codes: ") for c in captions) == 2
+    assert sum(c.startswith("nearest training image: a ") for c in captions) == 2
+
+
+def test_typed_z_is_pinned_for_both_models(at):
+    at.number_input(key="z1_input").set_value(1.25).run()
+    at.number_input(key="z2_input").set_value(-0.5).run()
+    assert not at.exception
+    assert "Pinned z = (1.250, -0.500)" in _subheaders(at)
+    assert sum("at z = (1.250, -0.500)" in m.value for m in at.markdown) == 2
+
+
+def test_a_click_from_the_plane_pins_z_and_selects_the_digit(at):
+    at.session_state["plane_vae-z2"] = {"pinned": {"z": [0.4, -0.3], "nearest_index": 7, "seq": 1}}
+    at.run()
+    assert not at.exception
+    assert "Pinned z = (0.400, -0.300)" in _subheaders(at)
+    assert "Selected test digit #7" in _subheaders(at)
+    at.button(key="resample_eps").click().run()
+    assert not at.exception
+    assert sum(c.startswith("decoded draws z = ") for c in _image_captions(at)) == 1, "the VAE's draws (not the AE)"
+
+
+@pytest.mark.parametrize("bad", [[math.nan, 0.0], [math.inf, 1.0], [1e6, 0.0], "garbage"])
+def test_bad_z_from_the_plane_keeps_the_last_good_z_and_says_why(at, bad):
+    at.number_input(key="z1_input").set_value(0.5).run()
+    at.session_state["plane_ae-z2"] = {"pinned": {"z": bad, "nearest_index": None, "seq": 9}}
+    at.run()
+    assert not at.exception
+    assert "Pinned z = (0.500, 0.000)" in _subheaders(at)
+    assert len(at.warning) == 1 and at.warning[0].value.startswith("Ignored z from the plane:")
+
+
+def test_grid_panel_sizes_and_spacings(at):
+    at.slider(key="grid_n").set_value(30).run()
+    at.radio(key="grid_spacing").set_value("linear").run()
+    at.slider(key="grid_extent").set_value(3.5).run()
+    assert not at.exception
+    captions = _image_captions(at)
+    assert any("over z in \u00b13.5" in c for c in captions)
+    assert any("over its own codes" in c for c in captions), "the AE also gets a grid over its own codes"
+
+
+def test_interpolation_panel(at):
+    at.number_input(key="interp_start").set_value(10).run()
+    at.number_input(key="interp_end").set_value(11).run()
+    at.slider(key="interp_steps").set_value(64).run()
+    at.radio(key="interp_kind").set_value("spherical").run()
+    assert not at.exception
+    charts = [el for el in at.main if el.type == "plotly_chart"]
+    assert charts, "the pixel-change chart is drawn"
+    assert any("From a 0 (#10) to a 6 (#11)" in c.value for c in at.caption)
+
+
+def test_samples_panel_new_draws_change_the_seed(at):
+    at.slider(key="samples_m").set_value(100).run()
+    seed = at.session_state["samples_seed"]
+    at.button(key="new_draws").click().run()
+    assert not at.exception
+    assert at.session_state["samples_seed"] == seed + 1
+    captions = _image_captions(at)
+    assert any("Gaussian fitted to its codes" in c for c in captions)

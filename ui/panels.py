@@ -1,0 +1,194 @@
+"""Server-side panels of the explorer: pinned z, manifold grid, interpolation, prior samples.
+
+Each panel draws widgets, calls `vae.latent` for the numbers, and shows both models side by side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from vae import latent
+from vae.checkpoint import Checkpoint
+
+from . import resources
+from . import state as S
+from .images import png_bytes, tile
+
+MODEL_LABEL = {"ae": "AE", "vae": "VAE"}
+
+
+def label(ckpt: Checkpoint) -> str:
+    return f"{MODEL_LABEL[ckpt.config.kind]} ({ckpt.name})"
+
+
+@st.cache_resource(show_spinner="Indexing the 60,000 training digits")
+def train_index() -> latent.PixelIndex:
+    return latent.PixelIndex(resources.mnist().x_train)
+
+
+def fitted_gaussian(ckpt: Checkpoint) -> latent.Gaussian:
+    """The Gaussian fitted to a model's test-set codes (for the AE: the fair prior to sample from)."""
+    mu, _ = resources.encoded(ckpt.name)
+    return latent.fit_gaussian(mu)
+
+
+def digit(image: np.ndarray, caption: str | None = None, factor: int = 6) -> None:
+    st.image(png_bytes(image, factor), caption=caption, output_format="PNG")
+
+
+# --- pinned z ---------------------------------------------------------------------------------------------------
+
+def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
+    """For each model: the server-decoded digit at z, its 5 nearest encoded test digits, its nearest training image."""
+    data = resources.mnist()
+    cols = st.columns(len(models), gap="large")
+    for col, ckpt in zip(cols, models):
+        with col:
+            st.markdown(f"**{label(ckpt)}** at z = ({z[0]:.3f}, {z[1]:.3f})")
+            image = latent.decode(ckpt.model, np.array([z]))[0]
+            mu, _ = resources.encoded(ckpt.name)
+            near = latent.nearest(mu, np.asarray(z, np.float32), k=5)
+            train_idx, train_dist = train_index().query(image, k=1)
+            a, b, c = st.columns([1.2, 2.6, 1.2])
+            with a:
+                digit(image, "decoded here (server)", 5)
+            with b:
+                st.image(png_bytes(tile(data.x_test[near] / 255.0, 5, pad=2), 3), output_format="PNG",
+                         caption="5 nearest test codes: " + ", ".join(
+                             f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near))
+            with c:
+                digit(data.x_train[train_idx[0]] / 255.0, f"nearest training image: a {data.y_train[train_idx[0]]}, "
+                                                          f"RMS distance {train_dist[0]:.3f}", 5)
+
+
+def selected_panel(models: list[Checkpoint], index: int) -> None:
+    """The selected test digit, its codes, and for a VAE the reparametrization draws z = mu + sigma * eps."""
+    data = resources.mnist()
+    cols = st.columns([1, 3, 3], gap="medium")
+    with cols[0]:
+        digit(data.x_test[index] / 255.0, f"test digit #{index}: a {data.y_test[index]}", 5)
+        if st.button("Resample \u03b5", key="resample_eps",
+                     help="Draw new \u03b5 ~ N(0, I) for z = \u03bc + \u03c3\u00b7\u03b5"):
+            st.session_state[S.EPS_SEED] += 1
+            st.session_state[S.SHOW_EPS] = True
+    for col, ckpt in zip(cols[1:], models):
+        mu, logvar = resources.encoded(ckpt.name)
+        with col:
+            if logvar is None:
+                st.markdown(f"**{label(ckpt)}**: code z = ({mu[index, 0]:.2f}, {mu[index, 1]:.2f}). A plain AE gives "
+                            "one point, no distribution: nothing to sample.")
+                continue
+            sigma = np.exp(0.5 * logvar[index])
+            st.markdown(f"**{label(ckpt)}**: q(z|x) = N(\u03bc = ({mu[index, 0]:.2f}, {mu[index, 1]:.2f}), "
+                        f"\u03c3 = ({sigma[0]:.3f}, {sigma[1]:.3f})); ellipses on the plane at 1\u03c3 and 2\u03c3.")
+            if st.session_state[S.SHOW_EPS]:
+                draws = latent.posterior_samples(mu[index], logvar[index], 8, st.session_state[S.EPS_SEED])
+                st.image(png_bytes(tile(latent.decode(ckpt.model, draws), 8), 3), output_format="PNG",
+                         caption="decoded draws z = \u03bc + \u03c3\u00b7\u03b5: one input, many codes, similar digits")
+
+
+def eps_draws(ckpt: Checkpoint, index: int, n: int = 40) -> np.ndarray | None:
+    """The draws shown on the VAE plane for the selected digit (None for an AE or when hidden)."""
+    mu, logvar = resources.encoded(ckpt.name)
+    if logvar is None or not st.session_state[S.SHOW_EPS]:
+        return None
+    return latent.posterior_samples(mu[index], logvar[index], n, st.session_state[S.EPS_SEED])
+
+
+# --- manifold grid ----------------------------------------------------------------------------------------------
+
+@st.fragment
+def grid_panel(models: list[Checkpoint]) -> None:
+    c1, c2, c3 = st.columns(3)
+    n = c1.slider("Grid size N (N x N digits)", 2, latent.MAX_GRID, key=S.GRID_N)
+    extent = c2.slider("Range (\u00b1 standard deviations of the prior)", 0.5, 4.0, step=0.25, key=S.GRID_EXTENT)
+    spacing = c3.radio("Spacing", latent.GRID_SPACINGS, horizontal=True, key=S.GRID_SPACING,
+                       format_func={"linear": "even in z", "gaussian": "even in prior mass (inverse CDF)"}.get)
+    st.caption("Each cell decodes one z; rows run from high z\u2082 (top) to low, columns from low z\u2081 to high. "
+               "The same z grid goes through both decoders. The AE's codes live at a different scale, so its grid also "
+               "shows the same N x N over the box that holds its codes.")
+    cols = st.columns(len(models), gap="large")
+    for col, ckpt in zip(cols, models):
+        with col:
+            codes = latent.grid_codes(n, extent, spacing)
+            st.image(png_bytes(tile(latent.decode(ckpt.model, codes), n, pad=0), max(1, 420 // (28 * n)) or 1),
+                     caption=f"{label(ckpt)} over z in \u00b1{extent:g} (prior scale)", output_format="PNG",
+                     width="stretch")
+            if ckpt.config.kind == "ae":
+                g = fitted_gaussian(ckpt)
+                sd = np.sqrt(np.diag(g.cov))
+                codes = latent.grid_codes(n, extent, spacing, center=tuple(g.mean), scale=tuple(sd))
+                st.image(png_bytes(tile(latent.decode(ckpt.model, codes), n, pad=0), max(1, 420 // (28 * n))),
+                         caption=f"{label(ckpt)} over its own codes: centre ({g.mean[0]:.1f}, {g.mean[1]:.1f}), "
+                                 f"\u00b1{extent:g} of their standard deviations ({sd[0]:.1f}, {sd[1]:.1f})",
+                         output_format="PNG", width="stretch")
+
+
+# --- interpolation ----------------------------------------------------------------------------------------------
+
+@st.fragment
+def interpolation_panel(models: list[Checkpoint]) -> None:
+    data = resources.mnist()
+    c1, c2, c3, c4 = st.columns(4)
+    start = c1.number_input("Start: test digit #", 0, len(data.y_test) - 1, step=1, key=S.INTERP_START)
+    end = c2.number_input("End: test digit #", 0, len(data.y_test) - 1, step=1, key=S.INTERP_END)
+    steps = c3.slider("Steps K", 2, latent.MAX_STEPS, key=S.INTERP_STEPS)
+    kind = c4.radio("Path", latent.PATH_KINDS, horizontal=True, key=S.INTERP_KIND)
+    st.caption(f"From a {data.y_test[start]} (#{start}) to a {data.y_test[end]} (#{end}): each model encodes both "
+               "digits and decodes K codes along the path between its own two codes. Click a digit on a plane, then "
+               "use the buttons to make it an end.")
+    selected = st.session_state[S.SELECTED]
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.button("Selected digit \u2192 start", disabled=selected is None, key="sel_to_start", on_click=_set,
+              args=(S.INTERP_START, selected))
+    b2.button("Selected digit \u2192 end", disabled=selected is None, key="sel_to_end", on_click=_set,
+              args=(S.INTERP_END, selected))
+    changes = {}
+    for ckpt in models:
+        mu, _ = resources.encoded(ckpt.name)
+        path = latent.interpolate(mu[start], mu[end], steps, kind)
+        images = latent.decode(ckpt.model, path)
+        changes[label(ckpt)] = latent.step_changes(images)
+        st.markdown(f"**{label(ckpt)}**")
+        st.image(png_bytes(tile(images, steps, pad=1), 2 if steps > 24 else 3), output_format="PNG")
+    fig = go.Figure()
+    for (name, ch), color in zip(changes.items(), ("#CC6677", "#332288")):
+        fig.add_trace(go.Scatter(x=np.arange(1, steps), y=ch, mode="lines+markers", name=name,
+                                 line=dict(color=color, width=3)))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+                      title="Pixel change between consecutive steps (RMS): a spike is a jump",
+                      xaxis_title="step", yaxis_title="RMS change", font=dict(size=14))
+    fig.update_xaxes(gridcolor="#e6e6e6")
+    fig.update_yaxes(gridcolor="#e6e6e6", rangemode="tozero")
+    st.plotly_chart(fig, key="interp_changes", width="stretch")
+
+
+def _set(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+# --- prior samples ----------------------------------------------------------------------------------------------
+
+@st.fragment
+def samples_panel(models: list[Checkpoint]) -> None:
+    c1, c2 = st.columns([3, 1])
+    m = c1.slider("Samples M", 1, 100, key=S.SAMPLES_M)
+    c2.button("New draws", key="new_draws", on_click=lambda: st.session_state.update(
+        {S.SAMPLES_SEED: st.session_state[S.SAMPLES_SEED] + 1}))
+    seed = st.session_state[S.SAMPLES_SEED]
+    st.caption(f"The same M draws \u03b5 ~ N(0, I) (seed {seed}) go through every decoder. A VAE was trained so that "
+               "N(0, I) is where its codes live; a plain AE was not, so it also gets the fairer prior: a Gaussian "
+               "fitted to its own codes, z = mean + L\u00b7\u03b5 with L the Cholesky factor of their covariance.")
+    cols = st.columns(len(models), gap="large")
+    per_row = 10 if m >= 10 else m
+    for col, ckpt in zip(cols, models):
+        with col:
+            z = latent.sample_codes(m, ckpt.config.latent_dim, seed)
+            st.image(png_bytes(tile(latent.decode(ckpt.model, z), per_row), 2), output_format="PNG",
+                     caption=f"{label(ckpt)}: z ~ N(0, I)", width="stretch")
+            if ckpt.config.kind == "ae":
+                z = latent.sample_codes(m, ckpt.config.latent_dim, seed, fitted_gaussian(ckpt))
+                st.image(png_bytes(tile(latent.decode(ckpt.model, z), per_row), 2), output_format="PNG",
+                         caption=f"{label(ckpt)}: z ~ Gaussian fitted to its codes", width="stretch")
