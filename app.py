@@ -28,7 +28,7 @@ def home() -> None:
         "digit in a legend to hide it, double-click to show it alone."
     )
 
-    st.page_link("pages/1_Explorer.py", label="Open the Explorer: move through z and watch digits morph, AE beside VAE",
+    st.page_link("pages/explorer.py", label="Open the Explorer: move through z and watch digits morph, AE beside VAE",
                  icon="\U0001f9ed")
 
     data = resources.mnist()
@@ -69,6 +69,6 @@ st.set_page_config(page_title="Latent Explorer", page_icon="\u2728", layout="wid
 runtime.configure()
 navigation = st.navigation([
     st.Page(home, title="Home", icon="\U0001f3e0", default=True),
-    st.Page("pages/1_Explorer.py", title="Explorer", icon="\U0001f9ed", url_path="explorer"),
+    st.Page("pages/explorer.py", title="Explorer", icon="\U0001f9ed", url_path="explorer"),
 ])
 navigation.run()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from vae.checkpoint import CHECKPOINT_DIR
 
 pytestmark = pytest.mark.slow
-EXPLORER = str(CHECKPOINT_DIR.parent / "pages" / "1_Explorer.py")
+EXPLORER = str(CHECKPOINT_DIR.parent / "pages" / "explorer.py")
 
 
 @pytest.fixture

@@ -309,6 +309,7 @@ class Plane {
     window.removeEventListener(LINK_EVENT, this.onLink);
     this.resizer.disconnect();
     if (this.raf) cancelAnimationFrame(this.raf);
+    clearTimeout(this.askTimer);
     this.root.remove();
     INSTANCES.delete(this.parent);
     const hooks = window.__latentPlane;
@@ -331,10 +332,7 @@ class Plane {
     if (oc.end >= bytes.length && this.failedPayload === opts.payload_id) return; // keep showing why it failed
     const pc = oc.end < bytes.length ? readContainer(bytes, oc.end) : null;
     if (!pc && (opts.payload_id !== this.payloadId || !this.dec)) {
-      if (this.requestedPayload !== opts.payload_id && this.setTriggerValue) {
-        this.requestedPayload = opts.payload_id;
-        this.setTriggerValue("need_payload", opts.payload_id);
-      }
+      this.askForPayload(opts.payload_id);
       this.messageEl.textContent = "Loading the decoder\u2026";
       this.messageEl.hidden = false;
       return;
@@ -421,6 +419,21 @@ class Plane {
     const span = Math.max(x[1] - x[0], y[1] - y[0]);
     const cx = (x[0] + x[1]) / 2, cy = (y[0] + y[1]) / 2;
     this.view = { x: [cx - span / 2, cx + span / 2], y: [cy - span / 2, cy + span / 2] };
+  }
+
+  askForPayload(id) {
+    // Ask the server to send the payload with the next run; ask again every 3 s until it arrives (a request can
+    // be lost when another rerun interrupts the one it started).
+    if (this.requestedPayload === id || !this.setTriggerValue) return;
+    this.requestedPayload = id;
+    this.setTriggerValue("need_payload", id);
+    clearTimeout(this.askTimer);
+    this.askTimer = setTimeout(() => {
+      if (this.payloadId !== id && this.wantedPayload === id && this.requestedPayload === id) {
+        this.requestedPayload = null;
+        this.askForPayload(id);
+      }
+    }, 3000);
   }
 
   showError(err) {

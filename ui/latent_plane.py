@@ -194,15 +194,12 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
     # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.
     sent = st.session_state.setdefault(_SENT_KEY, {})
+    if (st.session_state.get(key) or {}).get("need_payload"):  # this run answers the plane's request
+        sent.pop(key, None)
     send_payload = sent.get(key) != pid
     result = _mount(key=key, data=options + payload if send_payload else options,
                     on_pinned_change=on_pin or _ignore, on_need_payload_change=_ignore)
-    if result.get("need_payload"):
-        sent.pop(key, None)
-        if not send_payload:
-            st.rerun()
-    else:
-        sent[key] = pid
+    sent[key] = pid
     return {"pinned": result.get("pinned")}
 
 

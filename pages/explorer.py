@@ -14,6 +14,7 @@ AE_NAME, VAE_NAME = "ae-z2", "vae-z2"
 Z_LIMIT = 100.0  # typed z beyond this is refused: the AE's codes reach tens, the VAE's a few units
 
 st.set_page_config(page_title="Explorer \u00b7 Latent Explorer", page_icon="\u2728", layout="wide")
+runtime.route_through_app()
 runtime.configure()
 S.init_state()
 

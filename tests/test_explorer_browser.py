@@ -1,0 +1,86 @@
+"""The explorer page in headless Chromium: clicks reach Python within half a grid cell, hovering decodes like torch,
+and a plane that lost its decoder after a page switch asks for it again."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tests.conftest import start_app, stop_app
+from tests.test_latent_plane_browser import hook, hover, pixel_of, torch_pixels, z_at
+from vae.checkpoint import load_checkpoint
+from vae.data import load_mnist
+from vae.latent import encode_images
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+NAMES = ("ae-z2", "vae-z2")
+READY = ("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
+         "k => window.__latentPlane[k] && window.__latentPlane[k].view && window.__latentPlane[k].decode)")
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    proc, url = start_app()
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1300})
+    try:
+        page.goto(f"{url}/explorer")
+        page.wait_for_function(READY, timeout=120_000)
+        yield page
+    finally:
+        page.close()
+        stop_app(proc)
+
+
+def pinned_subheader(page) -> tuple[float, float]:
+    text = page.locator("h3").filter(has_text="Pinned z = (").first.inner_text()
+    m = re.search(r"Pinned z = \((-?[\d.]+), (-?[\d.]+)\)", text)
+    return float(m.group(1)), float(m.group(2))
+
+
+@pytest.mark.parametrize("name,target", [("vae-z2", (0.9, -0.7)), ("vae-z2", (-2.2, 1.4)), ("ae-z2", (10.0, -30.0))])
+def test_click_pins_the_z_under_the_pointer_within_half_a_grid_cell(page, name, target):
+    rect, view = hook(page, name, "h.plotRect()"), hook(page, name, "h.view")
+    cell = (view["x"][1] - view["x"][0]) / 100
+    x, y = pixel_of(rect, view, target)
+    clicked = z_at(rect, view, x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "([zx, zy]) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith("
+        "'Pinned z = (' + zx.toFixed(3)) && e.innerText.includes(zy.toFixed(3)))",
+        arg=[round(clicked[0], 3), round(clicked[1], 3)], timeout=30_000)
+    got = pinned_subheader(page)
+    assert abs(got[0] - clicked[0]) <= cell / 2 and abs(got[1] - clicked[1]) <= cell / 2, (got, clicked, cell)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_hovering_five_points_per_plane_matches_torch(page):
+    for name in NAMES:
+        model = load_checkpoint(name).model
+        rect, view = hook(page, name, "h.plotRect()"), hook(page, name, "h.view")
+        codes = encode_images(model, load_mnist().x_test[:5]).mu  # where digits lie: float16 weights are accurate
+        worst = 0.0
+        for z in codes:
+            x, y = pixel_of(rect, view, z)
+            got = hover(page, name, x, y)
+            worst = max(worst, float(np.abs(np.asarray(got["pixels"]) - torch_pixels(model, got["z"])).max()))
+        assert worst <= 2e-3, f"{name}: browser decode differs from torch by {worst:.2e}"
+    page.mouse.move(5, 5)
+
+
+def test_after_a_page_switch_the_planes_fetch_their_decoder_again(page):
+    nav = page.locator('[data-testid="stSidebarNav"] a')
+    nav.filter(has_text="Home").first.click()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
+    nav.filter(has_text="Explorer").first.click()
+    page.wait_for_function(READY, timeout=60_000)
+    loading = page.locator(".lp-message").filter(has_text="Loading the decoder")
+    for i in range(loading.count()):  # each new plane asks the server for its decoder, and gets it
+        loading.nth(i).wait_for(state="hidden", timeout=60_000)
+    for name in ("ae-z2", "vae-z2"):
+        rect, view = hook(page, name, "h.plotRect()"), hook(page, name, "h.view")
+        x, y = pixel_of(rect, view, ((view["x"][0] + view["x"][1]) / 2, (view["y"][0] + view["y"][1]) / 2))
+        got = hover(page, name, x, y)
+        assert len(got["pixels"]) == 784 and max(got["pixels"]) > 0.1, "a digit was decoded and drawn"
