@@ -36,15 +36,22 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
     rows = ["| name | model | latent | beta | test recon | test KL | test -ELBO | IWAE log p(x) bound | epochs | "
             "train time |", "|---|---|---|---|---|---|---|---|---|---|"]
     commands = []
+    versions: dict[str, str] = {}
+    data_sha: set[str] = set()
     for name in available(directory):
         m = read_manifest(directory / name)
+        versions.update(m["versions"])
+        data_sha.add(m["data"]["sha256"])
         model, train, metrics = m["model"], m["training"], m["test_metrics"]
         arch = f"{model['arch'].upper()} {'-'.join(map(str, model['hidden']))}" if model["arch"] == "mlp" \
             else f"conv {model['channels']}"
         kind = model["kind"].upper()
         beta = _fmt(train["beta"], 1) if model["kind"] == "vae" else "-"
         iwae = m.get("iwae")
-        iwae_text = f"{iwae['log_px_bound']:.2f} (k={iwae['k']})" if iwae else "not computed"
+        if model["kind"] == "ae":
+            iwae_text = "- (no posterior)"
+        else:
+            iwae_text = f"{iwae['log_px_bound']:.2f} (k={iwae['k']})" if iwae else "not computed"
         rows.append(f"| `{name}` | {kind}, {arch} | {model['latent_dim']} | {beta} | {_fmt(metrics.get('recon'))} | "
                     f"{_fmt(metrics.get('kl')) if model['kind'] == 'vae' else '-'} | "
                     f"{_fmt(metrics.get('neg_elbo')) if model['kind'] == 'vae' else '-'} | {iwae_text} | "
@@ -52,12 +59,6 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
         commands.append(f"# {name}\n{m['command']}")
         if iwae:
             commands.append(iwae["command"])
-    versions = {}
-    data_sha = set()
-    for name in available(directory):
-        m = read_manifest(directory / name)
-        versions.update({k: v for k, v in m["versions"].items()})
-        data_sha.add(m["data"]["sha256"])
     parts = [HEADER, "\n".join(rows), "",
              "## How they were made", "",
              "From the repository root, with the project's environment (`make train-all` runs the training commands):",
