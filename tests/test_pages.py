@@ -97,3 +97,28 @@ def test_samples_panel_new_draws_change_the_seed(at):
     assert at.session_state["samples_seed"] == seed + 1
     captions = _image_captions(at)
     assert any("Gaussian fitted to its codes" in c for c in captions)
+
+
+def test_a_decoder_the_browser_cannot_run_gets_a_static_plane_and_a_note(tmp_path, monkeypatch):
+    """A conv VAE under the name vae-z2: no live plane for it, a clear note, the server panels still decode it."""
+    import shutil
+
+    import torch
+
+    from helpers import tiny_config
+    from vae.checkpoint import CHECKPOINT_DIR_ENV, read_manifest, save_checkpoint
+    from vae.models import build_model
+
+    shutil.copytree(CHECKPOINT_DIR / "ae-z2", tmp_path / "ae-z2")
+    manifest = {k: v for k, v in read_manifest(CHECKPOINT_DIR / "vae-z2").items()
+                if k not in ("format_version", "name", "model", "weights_sha256")}
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "vae-z2", build_model(tiny_config("vae", "conv")), manifest)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    app = AppTest.from_file(EXPLORER, default_timeout=120).run()
+    assert not app.exception
+    notes = [i.value for i in app.info]
+    assert len(notes) == 1 and notes[0].startswith("Live decoding is off for vae-z2:")
+    assert len(app.get("bidi_component")) == 1, "the AE keeps its live plane"
+    assert any(el.type == "plotly_chart" for el in app.main), "the conv VAE gets a static plane"
+    assert _image_captions(app).count("decoded here (server)") == 2
