@@ -81,3 +81,15 @@ def test_pick_device_reads_the_environment(monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_DEVICE", "cpu")
     assert pick_device() == torch.device("cpu")
     assert math.isfinite(1.0)
+
+
+def test_kl_per_dimension_and_active_units():
+    from vae.losses import kl_per_dim
+    from vae.metrics import active_units, kl_per_dimension
+    rng = np.random.default_rng(0)
+    mu = np.stack([rng.normal(0, 1.0, 5000), rng.normal(0, 0.05, 5000), np.zeros(5000)], 1)
+    logvar = np.stack([np.full(5000, -4.0), np.full(5000, -0.1), np.zeros(5000)], 1)
+    kl = kl_per_dimension(mu, logvar)
+    expected = kl_per_dim(torch.tensor(mu), torch.tensor(logvar)).mean(0).numpy()
+    assert np.allclose(kl, expected) and kl[2] == 0.0 and kl[0] > kl[1]
+    assert active_units(mu).tolist() == [True, False, False]

@@ -83,3 +83,16 @@ def test_nearest_codes_and_pixels():
     index = PixelIndex(imgs)
     idx, dist = index.query(imgs[17] / 255.0, k=2)
     assert idx[0] == 17 and dist[0] == pytest.approx(0, abs=1e-3) and dist[1] > 0.2
+
+
+def test_traverse_sets_one_dimension_per_row():
+    from vae.latent import traverse
+    center = np.array([0.5, -1.0, 2.0])
+    codes = traverse(center, [2, 0], np.array([-1.0, 0.0, 1.0]))
+    assert codes.shape == (6, 3)
+    assert np.allclose(codes[:3, 2], [-1, 0, 1]) and np.allclose(codes[:3, :2], [0.5, -1.0])
+    assert np.allclose(codes[3:, 0], [-1, 0, 1]) and np.allclose(codes[3:, 1:], [-1.0, 2.0])
+    with pytest.raises(ValueError, match="dimensions must lie in 0..2"):
+        traverse(center, [3], np.array([0.0]))
+    with pytest.raises(ValueError, match="within"):
+        traverse(center, [0], np.array([np.nan]))

@@ -200,3 +200,26 @@ class PixelIndex:
         idx = np.argpartition(d2, k - 1)[:k]
         idx = idx[np.argsort(d2[idx])]
         return idx, np.sqrt(d2[idx] / q.size)
+
+
+TRAVERSE_LIMIT = 6.0
+
+
+def traverse(center: np.ndarray, dims: list[int] | np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Codes for a latent traversal: for each dimension in `dims` (one row each), `center` with that coordinate set
+    to each of `values` (one column each). Returns (len(dims) * len(values), latent_dim), row-major.
+
+    Decoding them gives the traversal grid of beta-VAE papers (Higgins et al. 2017, fig. 7): a disentangled
+    dimension changes one factor of the digit along its row.
+    """
+    center = np.asarray(center, np.float32).ravel()
+    values = np.asarray(values, np.float32).ravel()
+    dims = [int(d) for d in dims]
+    if not dims or min(dims) < 0 or max(dims) >= len(center):
+        raise ValueError(f"dimensions must lie in 0..{len(center) - 1}, got {dims}.")
+    if not np.isfinite(values).all() or np.abs(values).max(initial=0) > TRAVERSE_LIMIT:
+        raise ValueError(f"traversal values must be finite and within +-{TRAVERSE_LIMIT:g}.")
+    codes = np.repeat(center[None, :], len(dims) * len(values), axis=0)
+    for r, d in enumerate(dims):
+        codes[r * len(values):(r + 1) * len(values), d] = values
+    return codes

@@ -12,6 +12,7 @@ import math
 import sys
 import time
 
+import numpy as np
 import torch
 
 from . import data as data_mod
@@ -101,3 +102,24 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- per-dimension statistics of the posterior ------------------------------------------------------------------
+
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+def kl_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Mean over the data of KL(q(z_j|x) || N(0, 1)) for each latent dimension j, in nats: (n, d), (n, d) -> (d,).
+
+    The analytic KL of Kingma and Welling (2014, Appendix B), split by dimension; beta-VAE analyses (Higgins et al.
+    2017; Burgess et al. 2018) read it as how much information each dimension carries.
+    """
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    return (0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar)).mean(0)
+
+
+def active_units(mu: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> np.ndarray:
+    """Which dimensions are active: Var over the data of E_q[z_j | x] (the posterior mean) > `threshold`
+    (Burda, Grosse and Salakhutdinov 2016, section 5.2, with their 0.01). mu: (n, d) -> (d,) bool."""
+    return np.asarray(mu, np.float64).var(0) > threshold
