@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import panels, resources, runtime
+from ui import maps, panels, resources, runtime
 from ui import state as S
 from ui.planes import new_click, plane_for
 from vae.latent import check_z
 
-AE_NAME, VAE_NAME = "ae-z2", "vae-z2"
+AE_NAME = "ae-z2"
+# The 2-D family in order of beta, AE first (beta 0: no KL term): the scrubber puts one on the right-hand plane.
+FAMILY = {"ae-z2": "AE", "vae-z2-beta0.1": "\u03b2 0.1", "vae-z2-beta0.5": "\u03b2 0.5", "vae-z2": "\u03b2 1",
+          "vae-z2-beta2": "\u03b2 2", "vae-z2-beta4": "\u03b2 4"}
 Z_LIMIT = 100.0  # typed z beyond this is refused: the AE's codes reach tens, the VAE's a few units
 
 st.set_page_config(page_title="Explorer \u00b7 Latent Explorer", page_icon="\u2728", layout="wide")
@@ -27,7 +30,11 @@ st.markdown(
 )
 
 data = resources.mnist()
-loaded = {name: resources.load_model(name) for name in (AE_NAME, VAE_NAME)}
+family = [name for name in FAMILY if resources.load_model(name).checkpoint is not None] or ["vae-z2"]
+if st.session_state[S.FAMILY_MODEL] not in family:
+    st.session_state[S.FAMILY_MODEL] = "vae-z2" if "vae-z2" in family else family[-1]
+right = st.session_state[S.FAMILY_MODEL]
+loaded = {name: resources.load_model(name) for name in dict.fromkeys((AE_NAME, right))}
 for name, result in loaded.items():
     if result.error:
         st.error(f"Cannot load {name}: {result.error}")
@@ -51,8 +58,10 @@ def _pin_from_inputs() -> None:
     _pin([st.session_state[S.Z_INPUT[0]], st.session_state[S.Z_INPUT[1]]], "the number inputs")
 
 
-for ckpt in models:  # clicks since the last run: applied before anything is drawn
-    click = new_click(ckpt)
+# (model, second) per plane: the scrubber on the AE shows it on both sides, under two keys
+sides = [(models[0], False), (models[0], True)] if right == AE_NAME else [(m, False) for m in models]
+for ckpt, second in sides:  # clicks since the last run: applied before anything is drawn
+    click = new_click(ckpt, second)
     if click is not None and _pin(click.get("z"), "the plane"):
         idx = click.get("nearest_index")
         if isinstance(idx, int) and 0 <= idx < len(data.y_test):
@@ -67,6 +76,10 @@ if notice:
 top = st.columns([2, 2, 3])
 top[0].toggle("Same z in both models", key=S.LINKED,
               help="Hovering one plane decodes the same z through the other model too")
+top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
+             help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
+if st.session_state[S.MAP_KIND] == "completeness" and maps.judge_error():
+    st.info(f"No completeness map: {maps.judge_error()}.")
 
 
 with top[1]:
@@ -75,10 +88,16 @@ zc = top[2].columns(2)
 zc[0].number_input("z\u2081", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0], on_change=_pin_from_inputs)
 zc[1].number_input("z\u2082", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1], on_change=_pin_from_inputs)
 
-cols = st.columns(len(models), gap="large")
-for col, ckpt in zip(cols, models):
+if len(family) > 1:
+    st.select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term", family,
+                     key=S.FAMILY_MODEL, format_func=FAMILY.get,
+                     help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the codes "
+                          "pack into the prior's circles as \u03b2 grows")
+
+cols = st.columns(2, gap="large")
+for col, (ckpt, second) in zip(cols, sides):
     with col:
-        plane_for(ckpt, data.y_test)
+        plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
 
 z = st.session_state[S.PINNED_Z]
 st.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})")

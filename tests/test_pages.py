@@ -122,3 +122,28 @@ def test_a_decoder_the_browser_cannot_run_gets_a_static_plane_and_a_note(tmp_pat
     assert len(app.get("bidi_component")) == 1, "the AE keeps its live plane"
     assert any(el.type == "plotly_chart" for el in app.main), "the conv VAE gets a static plane"
     assert _image_captions(app).count("decoded here (server)") == 2
+
+
+@pytest.mark.parametrize("kind", ["continuity", "completeness"])
+def test_maps_under_the_planes(at, kind):
+    at.radio(key="map_kind").set_value(kind).run()
+    assert not at.exception and not at.info
+    captions = [c.value for c in at.caption if c.value.startswith("Map: ")]
+    assert len(captions) == 2, "one map per plane"
+    word = "judge's max class probability" if kind == "completeness" else "Jacobian norm"
+    assert all(word in c for c in captions)
+
+
+def test_beta_scrubber_walks_the_family_from_the_ae(at):
+    from vae.checkpoint import available
+    family = [n for n in ("ae-z2", "vae-z2-beta0.1", "vae-z2-beta0.5", "vae-z2", "vae-z2-beta2", "vae-z2-beta4")
+              if n in available()]
+    slider = at.select_slider(key="family_model")
+    assert list(slider.options) == [{"ae-z2": "AE", "vae-z2": "\u03b2 1"}.get(n, "\u03b2 " + n.split("beta")[-1])
+                                    for n in family]
+    for name in family:
+        slider.set_value(name).run()
+        assert not at.exception
+        assert len(at.get("bidi_component")) == 2, f"two planes with {name} on the right"
+        titles = [m.value for m in at.markdown if m.value.startswith("**") and " at z = (" in m.value]
+        assert any(name in t for t in titles)

@@ -11,6 +11,13 @@
 
 const PALETTE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288",
                  "#AA4499", "#44AA99", "#999933", "#882255", "#661100"]; // CARTO Safe: colour-blind safe
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+function viridis(t) {
+  // viridis (van der Walt and Smith, matplotlib) by linear interpolation between five stops; t clipped to [0, 1]
+  t = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(t)), f = t - i, a = VIRIDIS[i], b = VIRIDIS[i + 1];
+  return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
+}
 const INSTANCES = new WeakMap(); // parentElement -> instance
 const LINK_EVENT = "latent-plane:link";
 const MARGIN = { left: 58, right: 12, top: 22, bottom: 48 }; // left + right = top + bottom: a square plot area
@@ -368,7 +375,7 @@ class Plane {
       this.pinned = opts.pinned_z ? [opts.pinned_z[0], opts.pinned_z[1]] : null;
     }
     this.setView(opts.view);
-    const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points,
+    const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points, opts.heatmap,
                                      this.payloadId]);
     const sized = this.layout(); // redraws everything if the size changed
     if (!sized && (payloadChanged || baseText !== this.baseText)) this.drawBase();
@@ -609,6 +616,29 @@ class Plane {
     ctx.drawImage(this.small, 0, 0, this.digit.width, this.digit.height);
   }
 
+  drawHeatmap(ctx, hm) {
+    // A map computed on the server over a grid of z (row-major, top row = highest z2), drawn under the digits:
+    // n x n cells coloured through viridis between vmin and vmax, smoothed, half transparent.
+    const n = hm.n, vals = hm.values, lo = hm.vmin, hi = hm.vmax;
+    if (!n || !vals || vals.length !== n * n || !(hi > lo)) return;
+    if (!this.heatCanvas) this.heatCanvas = document.createElement("canvas");
+    const c = this.heatCanvas;
+    c.width = n; c.height = n;
+    const hctx = c.getContext("2d"), img = hctx.createImageData(n, n);
+    for (let i = 0; i < n * n; i++) {
+      const rgb = viridis((vals[i] - lo) / (hi - lo));
+      img.data[4 * i] = rgb[0]; img.data[4 * i + 1] = rgb[1]; img.data[4 * i + 2] = rgb[2]; img.data[4 * i + 3] = 255;
+    }
+    hctx.putImageData(img, 0, 0);
+    const x0 = this.zx2px(hm.x[0]), x1 = this.zx2px(hm.x[1]), y0 = this.zy2px(hm.y[1]), y1 = this.zy2px(hm.y[0]);
+    const cw = (x1 - x0) / (n - 1), ch = (y1 - y0) / (n - 1); // cell centres sit on the grid codes
+    ctx.save();
+    ctx.imageSmoothingEnabled = true;
+    ctx.globalAlpha = 0.6;
+    ctx.drawImage(c, x0 - cw / 2, y0 - ch / 2, x1 - x0 + cw, y1 - y0 + ch);
+    ctx.restore();
+  }
+
   drawBase() {
     if (!this.opts || !this.size || !this.points) return;
     const ctx = this.base.getContext("2d");
@@ -634,6 +664,7 @@ class Plane {
     ctx.beginPath();
     ctx.rect(L, T, w, w);
     ctx.clip();
+    if (this.opts.heatmap) this.drawHeatmap(ctx, this.opts.heatmap);
     // the test digits, one path per digit class
     const pts = this.points, labels = this.labels, n = labels.length, px = this.px, py = this.py;
     for (let i = 0; i < n; i++) { px[i] = this.zx2px(pts[2 * i]); py[i] = this.zy2px(pts[2 * i + 1]); }

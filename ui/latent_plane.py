@@ -81,7 +81,7 @@ def plane_payload(name: str, dtype: str = "float16") -> PlanePayload:
     if resources.mnist() is None:
         return PlanePayload(None, None, "the MNIST test set is missing")
     try:
-        payload, mu = _plane_payload(name, resources._stamp(name), resources.device(), dtype)
+        payload, mu = _plane_payload(name, resources.stamp(name), resources.device(), dtype)
     except UnsupportedDecoder as e:
         return PlanePayload(None, None, str(e))
     return PlanePayload(payload, mu, None)
@@ -143,7 +143,7 @@ def payload_id(payload: bytes) -> str:
 def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict | None = None,
                   circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
-                  height: int = 440, digit_px: int = 224) -> bytes:
+                  height: int = 440, digit_px: int = 224, heatmap: dict | None = None) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -155,12 +155,28 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
         ellipses.append({"x": x, "y": y, "label": e.get("label"), "color": e.get("color", "#d62728"),
                          "dash": bool(e.get("dash", False)), "width": float(e.get("width", 2.0))})
     pinned = None if pinned_z is None else [_num(pinned_z[0], "pinned_z"), _num(pinned_z[1], "pinned_z")]
-    options = {"key": str(key), "payload_id": payload_id, "title": title, "view": v,
+    options = {"key": str(key), "payload_id": payload_id, "title": title, "view": v, "heatmap": _heatmap(heatmap),
                "circles": [_num(r, "circles") for r in circles],
                "extra_ellipses": ellipses, "overlay_points": _points_groups(overlay_points), "pinned_z": pinned,
                "link_group": link_group, "height": int(height), "digit_px": int(digit_px)}
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
     return pack({"kind": "plane_options", "options": options})
+
+
+def _heatmap(hm: dict | None) -> dict | None:
+    """{"values": (n, n) array, row-major from the top (highest z2), "x": [lo, hi], "y": [lo, hi], optional "vmin",
+    "vmax"} -> the JSON the plane draws under its digits (viridis, low = dark)."""
+    if hm is None:
+        return None
+    values = np.asarray(hm["values"], np.float64)
+    if values.ndim != 2 or values.shape[0] != values.shape[1] or values.shape[0] < 2:
+        raise ValueError(f"heatmap values must be an n x n grid, got shape {values.shape}")
+    finite = values[np.isfinite(values)]
+    vmin = float(hm.get("vmin", finite.min() if finite.size else 0.0))
+    vmax = float(hm.get("vmax", finite.max() if finite.size else 1.0))
+    x, y = _xy(hm["x"], hm["y"], "heatmap ranges")
+    return {"n": int(values.shape[0]), "values": np.round(np.nan_to_num(values, nan=vmin), 4).ravel().tolist(),
+            "x": x, "y": y, "vmin": round(vmin, 5), "vmax": round(vmax if vmax > vmin else vmin + 1.0, 5)}
 
 
 def _ignore() -> None:
@@ -170,7 +186,8 @@ def _ignore() -> None:
 def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None = None,
                  circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
-                 height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None) -> dict:
+                 height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
+                 heatmap: dict | None = None) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -189,7 +206,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     pid = payload_id(payload)
     options = plane_options(key=key, payload_id=pid, title=title, view=view, circles=circles,
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
-                            link_group=link_group, height=height, digit_px=digit_px)
+                            link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
     # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.

@@ -9,7 +9,7 @@ from vae import latent
 from vae.checkpoint import Checkpoint
 
 from . import latent_plane as lp
-from . import panels, resources
+from . import maps, panels, resources
 from . import state as S
 from .plots import latent_scatter
 
@@ -44,14 +44,15 @@ def _overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
     return ellipses, points
 
 
-def plane_key(ckpt: Checkpoint) -> str:
-    return f"plane_{ckpt.name}"
+def plane_key(ckpt: Checkpoint, second: bool = False) -> str:
+    """The plane's component key; `second` for the right-hand plane when both sides show the same model."""
+    return f"plane_{ckpt.name}" + ("_2" if second else "")
 
 
-def new_click(ckpt: Checkpoint) -> dict | None:
+def new_click(ckpt: Checkpoint, second: bool = False) -> dict | None:
     """A click (or Enter) on the plane of `ckpt` that has not been handled yet, read before the plane is mounted so
     that this same run already shows its effect: {"z": [x, y], "nearest_index": int | None, "seq": int}."""
-    key = plane_key(ckpt)
+    key = plane_key(ckpt, second)
     click = (st.session_state.get(key) or {}).get("pinned")
     if not click:
         return None
@@ -62,13 +63,13 @@ def new_click(ckpt: Checkpoint) -> dict | None:
     return click
 
 
-def plane_for(ckpt: Checkpoint, labels: np.ndarray) -> None:
+def plane_for(ckpt: Checkpoint, labels: np.ndarray, map_kind: str = "none", second: bool = False) -> None:
     """Mount the live plane of `ckpt` with the session's pinned z, selection and link.
 
     A checkpoint whose decoder the browser cannot run (a conv decoder, a latent size other than 2) gets a static
     plotly plane instead, with a note; the server-side panels still work for it.
     """
-    key = plane_key(ckpt)
+    key = plane_key(ckpt, second)
     payload = lp.plane_payload(ckpt.name)
     title = panels.label(ckpt)
     if payload.error:
@@ -79,6 +80,12 @@ def plane_for(ckpt: Checkpoint, labels: np.ndarray) -> None:
             st.plotly_chart(latent_scatter(mu, labels, title), key=f"static_{key}", width="stretch")
         return
     ellipses, points = _overlays(ckpt)
-    lp.latent_plane(key=key, payload=payload.payload, title=title, view=lp.default_view(payload.codes),
-                    extra_ellipses=ellipses, overlay_points=points, pinned_z=st.session_state[S.PINNED_Z],
+    view = lp.default_view(payload.codes)
+    heatmap = maps.plane_map(ckpt.name, map_kind, view)
+    lp.latent_plane(key=key, payload=payload.payload, title=title, view=view, extra_ellipses=ellipses,
+                    overlay_points=points, pinned_z=st.session_state[S.PINNED_Z], heatmap=heatmap,
                     link_group=LINK_GROUP if st.session_state[S.LINKED] else None)
+    if heatmap is not None:
+        what = ("judge's max class probability, 0.1 (dark) to 1 (bright)" if map_kind == "completeness"
+                else f"Jacobian norm, 0 (dark) to {heatmap['vmax']:.1f} (bright, 99th percentile)")
+        st.caption(f"Map: {what}; mean over the view {heatmap['mean']:.2f}.")

@@ -19,12 +19,15 @@ class LoadResult:
     error: str | None
 
 
-def _stamp(name: str) -> float:
+def stamp(name: str) -> float:
     """The newest modification time of a checkpoint's files: a retrained checkpoint gets a new cache entry."""
     folder = ckpt_mod.resolve(name)
     times = [p.stat().st_mtime for p in (folder / ckpt_mod.MANIFEST_FILE, folder / ckpt_mod.WEIGHTS_FILE)
              if p.exists()]
     return max(times, default=0.0)
+
+
+_stamp = stamp  # older name, still used by some ui modules
 
 
 @st.cache_resource(show_spinner="Picking a device")
@@ -40,7 +43,7 @@ def _load_checkpoint(name: str, stamp: float, device_name: str) -> ckpt_mod.Chec
 def load_model(name: str) -> LoadResult:
     """The checkpoint `name`, loaded once per server on the picked device; an error message instead of raising."""
     try:
-        return LoadResult(_load_checkpoint(name, _stamp(name), device()), None)
+        return LoadResult(_load_checkpoint(name, stamp(name), device()), None)
     except ckpt_mod.CheckpointError as e:
         return LoadResult(None, str(e))
 
@@ -68,4 +71,4 @@ def encoded_test_set(name: str, stamp: float, device_name: str) -> tuple[np.ndar
 
 
 def encoded(name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    return encoded_test_set(name, _stamp(name), device())
+    return encoded_test_set(name, stamp(name), device())

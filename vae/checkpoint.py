@@ -147,6 +147,16 @@ def read_manifest(folder: str | Path) -> dict:
     return manifest
 
 
+def _build(model_config: dict) -> torch.nn.Module:
+    """The untrained model a manifest's "model" entry describes: the judge classifier, or an AE/VAE."""
+    if not isinstance(model_config, dict):
+        raise ConfigError(f"model config must be a JSON object, got {type(model_config).__name__}")
+    if model_config.get("kind") == "judge":
+        from .judge import Judge, JudgeConfig  # the judge module imports this one: import here, not at the top
+        return Judge(JudgeConfig.from_dict(model_config))
+    return build_model(ModelConfig.from_dict(model_config))
+
+
 def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Build the model from the manifest's config and load its weights strictly (weights_only=True).
 
@@ -156,7 +166,7 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> C
     manifest = read_manifest(folder)
     manifest_path = folder / MANIFEST_FILE
     try:
-        model = build_model(ModelConfig.from_dict(manifest["model"]))
+        model = _build(manifest["model"])
     except (ConfigError, TypeError) as e:
         raise CheckpointError(manifest_path, f"model config is invalid ({e}); retrain the checkpoint") from None
     weights = folder / WEIGHTS_FILE

@@ -151,10 +151,13 @@ def fit_gaussian(codes: np.ndarray) -> Gaussian:
     return Gaussian(codes.mean(0), np.cov(codes, rowvar=False).reshape(codes.shape[1], codes.shape[1]))
 
 
-def sample_codes(n: int, latent_dim: int, seed: int, gaussian: Gaussian | None = None) -> np.ndarray:
-    """n codes from N(0, I), or from `gaussian` when given (z = mean + L eps, L the Cholesky factor of cov)."""
-    if not 1 <= n <= MAX_SAMPLES:
-        raise ValueError(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}.")
+def sample_codes(n: int, latent_dim: int, seed: int, gaussian: Gaussian | None = None,
+                 limit: int = MAX_SAMPLES) -> np.ndarray:
+    """n codes from N(0, I), or from `gaussian` when given (z = mean + L eps, L the Cholesky factor of cov).
+
+    `limit` bounds n (the pages show at most MAX_SAMPLES; evaluation draws more)."""
+    if not 1 <= n <= limit:
+        raise ValueError(f"number of samples must be between 1 and {limit}, got {n}.")
     eps = np.random.default_rng(seed).standard_normal((n, latent_dim))
     if gaussian is None:
         return eps.astype(np.float32)
