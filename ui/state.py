@@ -16,6 +16,15 @@ INTERP_STEPS, INTERP_KIND = "interp_steps", "interp_kind"
 GRID_N, GRID_EXTENT, GRID_SPACING = "grid_n", "grid_extent", "grid_spacing"
 SAMPLES_M, SAMPLES_SEED = "samples_m", "samples_seed"
 NOTICE = "notice"  # a one-line message to show once (bad input that was refused)
+MAP_KIND = "map_kind"  # which server-side map lies under the digits on the explorer's planes
+FAMILY_MODEL = "family_model"  # the checkpoint the beta scrubber puts on the explorer's right-hand plane
+DIS_MODEL = "dis_model"  # disentanglement page: checkpoint name shown (None: the page's default)
+DIS_INDEX = "dis_test_index"  # test digit whose posterior mean centres the traversals
+DIS_CENTER = "dis_center"  # "digit" (that posterior mean) or "prior" (z = 0)
+DIS_COLUMNS = "dis_columns"  # values of z_j from -3 to 3 in a traversal row
+DIS_ROWS, DIS_TOP_K = "dis_rows", "dis_top_k"  # "active" (top-k active dimensions) or "all"
+DIS_DIM = "dis_dim"  # dimension shown up close (a clicked bar or the keyboard fallback; None: the top one)
+DIS_COMPARE, DIS_COMPARE_ROWS = "dis_compare", "dis_compare_rows"  # models compared (None: default), rows each
 
 DEFAULTS = {
     PINNED_Z: [0.0, 0.0],
@@ -36,6 +45,17 @@ DEFAULTS = {
     SAMPLES_M: 32,
     SAMPLES_SEED: 0,
     NOTICE: None,
+    MAP_KIND: "none",
+    FAMILY_MODEL: "vae-z2",
+    DIS_MODEL: None,
+    DIS_INDEX: 0,
+    DIS_CENTER: "digit",
+    DIS_COLUMNS: 11,
+    DIS_ROWS: "active",
+    DIS_TOP_K: 8,
+    DIS_DIM: None,
+    DIS_COMPARE: None,
+    DIS_COMPARE_ROWS: 5,
 }
 
 
