@@ -70,5 +70,6 @@ runtime.configure()
 navigation = st.navigation([
     st.Page(home, title="Home", icon="\U0001f3e0", default=True),
     st.Page("pages/explorer.py", title="Explorer", icon="\U0001f9ed", url_path="explorer"),
+    st.Page("pages/disentanglement.py", title="Disentanglement", icon="\U0001f9e9", url_path="disentanglement"),
 ])
 navigation.run()
