@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
 
-.PHONY: run test test-fast bench train-all iwae screenshots chromium clean
+.PHONY: run test test-fast bench train-all iwae evaluate screenshots chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,15 @@ train-all: $(RUN_STAMP)
 	$(PY) -m vae.train --model vae --latent-dim 2 --beta 1 $(Z2_ARGS) --out checkpoints/vae-z2
 	$(PY) -m vae.train --model ae --latent-dim 2 $(Z2_ARGS) --out checkpoints/ae-z2
 	$(PY) -m vae.train --model vae --latent-dim 20 --beta 1 $(Z20_ARGS) --out checkpoints/vae-z20
-	$(MAKE) iwae
+	for b in 0.1 0.5 2 4; do $(PY) -m vae.train --model vae --latent-dim 2 --beta $$b $(Z2_ARGS) \
+	  --out checkpoints/vae-z2-beta$$b; done
+	for b in 1 4 8; do $(PY) -m vae.train --model vae --latent-dim 10 --beta $$b $(Z20_ARGS) \
+	  --out checkpoints/vae-z10-beta$$b; done
+	$(PY) -m vae.judge --epochs 8 --batch-size 64 --seed 0 --out checkpoints/judge
+	$(MAKE) iwae evaluate
+
+evaluate: $(RUN_STAMP)  # every metric for every checkpoint -> checkpoints/RESULTS.md (under 10 minutes)
+	$(PY) -m vae.evaluate
 
 iwae: $(RUN_STAMP)  # importance-weighted bounds, recorded in the manifests; then the generated table
 	$(PY) -m vae.metrics iwae vae-z2 --k 1000 --record

@@ -1,6 +1,6 @@
 """The judge: a small CNN digit classifier used only to judge decoded images (never to train the generative models).
 
-    python -m vae.judge --epochs 4 --seed 0 --out checkpoints/judge
+    python -m vae.judge --epochs 8 --batch-size 64 --seed 0 --out checkpoints/judge
 
 Its max class probability says whether a decoded image looks like a digit at all (completeness), and its
 penultimate features are the embedding of the project's internal FID (see vae.metrics).
@@ -154,8 +154,8 @@ def fit(config: JudgeConfig, mnist: data_mod.Mnist, epochs: int, batch_size: int
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m vae.judge", description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")

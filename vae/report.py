@@ -38,10 +38,17 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
     commands = []
     versions: dict[str, str] = {}
     data_sha: set[str] = set()
+    judge_lines = []
     for name in available(directory):
         m = read_manifest(directory / name)
         versions.update(m["versions"])
         data_sha.add(m["data"]["sha256"])
+        if m["model"].get("kind") == "judge":
+            judge_lines.append(f"The judge `{name}` (a CNN digit classifier that only judges decoded images; see "
+                               f"RESULTS.md): test accuracy {m['test_metrics']['accuracy'] * 100:.2f}%, "
+                               f"{m['training']['epochs']} epochs, {m.get('train_seconds', 0):.0f} s.")
+            commands.append(f"# {name}\n{m['command']}")
+            continue
         model, train, metrics = m["model"], m["training"], m["test_metrics"]
         arch = f"{model['arch'].upper()} {'-'.join(map(str, model['hidden']))}" if model["arch"] == "mlp" \
             else f"conv {model['channels']}"
@@ -59,7 +66,7 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
         commands.append(f"# {name}\n{m['command']}")
         if iwae:
             commands.append(iwae["command"])
-    parts = [HEADER, "\n".join(rows), "",
+    parts = [HEADER, "\n".join(rows), "", *(line + "\n" for line in judge_lines),
              "## How they were made", "",
              "From the repository root, with the project's environment (`make train-all` runs the training commands):",
              "", "```bash", "\n".join(commands), "```", "",
