@@ -125,6 +125,7 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
         else:
             lines.append(f"| `{r['name']}` | - | {r['latent_dim']} | {t['recon']:.2f} | - | - | "
                          "- (no posterior) | - | - |")
+    lines += _reading(results)
     lines += ["", "## Provenance", "",
               f"Evaluation took {seconds:.0f} s here (`python -m vae.evaluate "
               f"--draws {args.draws} --pairs {args.pairs} --steps {args.steps} --iwae-k {args.iwae_k} "
@@ -133,6 +134,46 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
               f"| `judge` | `{judge_manifest['weights_sha256']}` |"]
     lines += [f"| `{r['name']}` | `{r['weights_sha256']}` |" for r in results]
     return "\n".join(lines) + "\n"
+
+
+def _reading(results: list[dict]) -> list[str]:
+    """What the AE-versus-VAE figures say, stated from the numbers (whichever way they fall), with the reasons."""
+    by = {r["name"]: r for r in results}
+    if "ae-z2" not in by or "vae-z2" not in by:
+        return []
+    ae, vae = by["ae-z2"], by["vae-z2"]
+    a, v = ae["sampling"]["N(0, I)"], vae["sampling"]["N(0, I)"]
+    g = ae["sampling"].get("GMM-10")
+    ac, vc = ae["continuity"], vae["continuity"]
+
+    def cmp(x, y, lower_better=False):
+        better = (y < x) if lower_better else (y > x)
+        return "better" if better else "not better"
+
+    out = ["", "## Reading the AE and the VAE side by side", "",
+           f"- **Completeness under N(0, I)**: the VAE is {cmp(a['confident'], v['confident'])} on the confident "
+           f"share ({v['confident'] * 100:.1f}% vs {a['confident'] * 100:.1f}%), "
+           f"{cmp(a['label_entropy_bits'], v['label_entropy_bits'])} on label entropy "
+           f"({v['label_entropy_bits']:.2f} vs {a['label_entropy_bits']:.2f} bits) and "
+           f"{cmp(a['fid'], v['fid'], lower_better=True)} on FID ({v['fid']:.0f} vs {a['fid']:.0f}). The confident "
+           "share alone does not separate them: N(0, I) draws fall on the AE's dense core, near the origin of a plane "
+           "whose codes reach tens of units, and decode there to clean but few kinds of digit. Label entropy and FID "
+           "see that collapse; the confidence threshold does not."]
+    if g is not None:
+        out.append(f"- **The fair comparison**: sampled from a 10-component GMM fitted to its training codes, the AE "
+                   f"reaches FID {g['fid']:.0f} and {g['label_entropy_bits']:.2f} bits (VAE under its prior: "
+                   f"{v['fid']:.0f}, {v['label_entropy_bits']:.2f}), as Ghosh et al. (2020) found: a deterministic "
+                   "AE with a density fitted after training can sample as well as a VAE. What the VAE buys is that "
+                   "its prior is known in advance, with no second fit.")
+    out.append(f"- **Continuity**: the largest single step along a path is {vc['max_step_share']:.3f} of the path "
+               f"for the VAE and {ac['max_step_share']:.3f} for the AE (the "
+               f"{'AE' if ac['max_step_share'] > vc['max_step_share'] else 'VAE'}'s paths jump more). The path ratio is {vc['path_ratio']:.2f} for the VAE and "
+               f"{ac['path_ratio']:.2f} for the AE: here the VAE is {cmp(ac['path_ratio'], vc['path_ratio'], True)}, "
+               "because its KL term packs all ten classes around the origin, so a straight line between two codes "
+               "crosses other digits and the decoded path visits them, while the AE's line crosses empty space that "
+               "decodes to one blurry average and then jumps. The path ratio measures detours, not jumps; the largest "
+               "step measures jumps.")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -196,7 +196,11 @@ def jacobian_norm(model: torch.nn.Module, z: np.ndarray, batch_size: int = 500) 
     How fast the decoded image changes per unit step in z (Rifai et al. 2011 penalise the encoder's; here it maps
     the decoder's local stretch): small and even means continuous, spikes mark edges between digit regions.
     """
-    from torch.func import jacfwd, vmap
+    import warnings
+
+    with warnings.catch_warnings():  # torch.func's import path touches torch.jit, which warns about its own future
+        warnings.simplefilter("ignore", FutureWarning)
+        from torch.func import jacfwd, vmap
 
     device = next(model.parameters()).device
 
