@@ -238,6 +238,14 @@ def test_page_with_the_shipped_checkpoints():
     assert f"z{third} from \u22123 to +3 around z = 0 (the prior's mean)" in captions
     assert any(c.startswith("vae-z20: rows z\u2c7c by decreasing KL (20 of 20)") for c in captions)
 
+    if len(eligible) >= 2:  # the beta family, once trained, beside vae-z20
+        pair = (family or [n for n in eligible if n != "vae-z20"])[:1] + ["vae-z20"]
+        app.multiselect(key="dis_compare").set_value(pair).run()
+        assert not app.exception and not app.error
+        captions = _captions(app)
+        assert all(any(c.startswith(f"{n}: top 5 dimensions by KL") for c in captions) for n in pair)
+        assert len(_charts(app)) == 3
+
 
 @pytest.mark.slow
 def test_page_offers_only_big_vaes_compares_two_and_reports_a_broken_one(tiny_checkpoints):
