@@ -23,8 +23,8 @@ from . import data as data_mod
 from . import latent
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, available, load_checkpoint
 from .judge import features as judge_features
-from .metrics import (GMM, MAX_DRAWS, MetricError, active_units, completeness, internal_fid, jacobian_norm, kl_per_dimension,
-                      path_continuity, test_set_iwae)
+from .metrics import (GMM, MAX_DRAWS, MetricError, active_units, completeness, internal_fid, jacobian_norm,
+                      kl_per_dimension, path_continuity, test_set_iwae)
 
 RESULTS = CHECKPOINT_DIR / "RESULTS.md"
 JUDGE = "judge"
@@ -107,11 +107,12 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
                      f"{c['path_ratio']:.3f} | {c['max_step_share']:.3f} | {c['jacobian_norm']:.2f} |")
     lines += [
         "", "## Likelihood and latent usage", "",
-        f"-ELBO and reconstruction from the manifests (10,000 test images). IWAE: importance-weighted bound on log p(x) "
+        "-ELBO and reconstruction from the manifests (10,000 test images). IWAE: importance-weighted bound on log p(x) "
         f"with k = {args.iwae_k} on the first {args.iwae_n:,} test images (k = 1000 on all 10,000 for vae-z2 and "
         "vae-z20: checkpoints/README.md). Active units: dimensions whose posterior mean varies over the data by "
         "more than 0.01 (Burda et al. 2016).", "",
-        "| model | beta | latent | recon | KL | -ELBO | IWAE log p(x) bound | active units | KL per dimension (sorted) |",
+        "| model | beta | latent | recon | KL | -ELBO | IWAE log p(x) bound | active units "
+        "| KL per dimension (sorted) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -167,7 +168,8 @@ def _reading(results: list[dict]) -> list[str]:
                    "its prior is known in advance, with no second fit.")
     out.append(f"- **Continuity**: the largest single step along a path is {vc['max_step_share']:.3f} of the path "
                f"for the VAE and {ac['max_step_share']:.3f} for the AE (the "
-               f"{'AE' if ac['max_step_share'] > vc['max_step_share'] else 'VAE'}'s paths jump more). The path ratio is {vc['path_ratio']:.2f} for the VAE and "
+               f"{'AE' if ac['max_step_share'] > vc['max_step_share'] else 'VAE'}'s paths jump more). "
+               f"The path ratio is {vc['path_ratio']:.2f} for the VAE and "
                f"{ac['path_ratio']:.2f} for the AE: here the VAE is {cmp(ac['path_ratio'], vc['path_ratio'], True)}, "
                "because its KL term packs all ten classes around the origin, so a straight line between two codes "
                "crosses other digits and the decoded path visits them, while the AE's line crosses empty space that "
