@@ -1,0 +1,357 @@
+"""Many sessions clicking the explorer's latent planes at once: click -> the server's response is complete.
+
+    python -m benchmarks.concurrent_sessions [--sessions 30] [--seconds 30] [--period 1.0] [--url URL]
+
+Simulates browsers at the protocol level, the way Streamlit's frontend talks to the server: one websocket per session
+(ws://127.0.0.1:PORT/_stcore/stream, subprotocol "streamlit", binary protobufs). A session first loads the explorer
+(BackMsg.rerun_script with page_name "explorer") and reads, from that run's deltas, the widget ids of the two live
+planes (`bidi_component` elements, ids ending in the plane keys) and their views (the options container at the start
+of the component's bytes, see ui/latent_plane.py). Then it "clicks" a plane once per `--period` seconds, alternating
+the two planes: a rerun_script whose widget_states carry the planes' component state as JSON, exactly what the
+browser's setStateValue sends, {"pinned": {"z": [x, y], "nearest_index": null, "seq": n}} with a new seq each click
+(nearest_index null: a click more than 6 px from every test digit, so no digit gets selected).
+
+A click counts as answered when its ForwardMsg.script_finished arrives (FINISHED_SUCCESSFULLY); the latency is from
+sending the BackMsg to that message. It counts as an error when the run fails (an exception element, a finish other
+than success, no answer within --timeout s, a closed socket) or when the run's "Pinned z = (x.xxx, y.yyy)" subheader
+does not show the clicked z. Sessions are staggered over the first period; a click due while the previous one is
+still unanswered is sent as soon as it is answered (counted as "late", like a user waiting for the page), and none
+is sent after the --seconds phase (counted as "not sent"): an overloaded server shows up as late and unsent clicks
+and as the latency counted from when each click was due, not as an ever-growing queue. Every loop is bounded: the
+phase by --seconds, each answer by --timeout (a session stops after a timeout, so that a late answer is not taken
+for the next click's).
+
+What it leaves out: the browser's own work (rendering the deltas, fetching /media images), and the widget states of
+the page's other widgets (the browser sends them all with every rerun; the server keeps their values when they are
+left out, so the script does the same work). The client runs on the same machine as the server and takes a little
+CPU from it. Starts its own server (tests.conftest.start_app) unless --url names one on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import math
+import random
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.asyncio.client import connect
+
+TARGET_P95_MS = 300.0
+PLANE_KEYS = ("plane_ae-z2", "plane_vae-z2")
+PAGE_NAME = "explorer"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    s = sorted(values)
+    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+
+
+def serve() -> tuple[object, str, collections.deque]:
+    """Start the app like the browser tests do; drain its output in a thread (a full pipe would stall the server)."""
+    from tests.conftest import start_app
+
+    proc, url = start_app()
+    tail: collections.deque = collections.deque(maxlen=200)
+
+    def drain() -> None:
+        for line in proc.stdout:
+            tail.append(line.rstrip())
+
+    threading.Thread(target=drain, daemon=True).start()
+    return proc, url, tail
+
+
+def plane_view(data: bytes) -> dict:
+    """The view {"x": [lo, hi], "y": [lo, hi]} from the options container that starts a plane's bytes (LEX1)."""
+    if data[:4] != b"LEX1":
+        raise ValueError("the plane's data does not start with a LEX1 options container")
+    (n,) = struct.unpack_from("<I", data, 4)
+    return json.loads(data[8:8 + n].decode("utf-8"))["options"]["view"]
+
+
+@dataclass
+class RunResult:
+    """What one script run sent back."""
+    finished: bool = False
+    status: int | None = None
+    pinned_text: str | None = None
+    t_pinned: float | None = None  # when the "Pinned z" subheader arrived (monotonic s)
+    t_finished: float | None = None
+    errors: list[str] = field(default_factory=list)
+    planes: dict = field(default_factory=dict)  # plane key -> (widget id, view)
+    page_hash: str | None = None
+    nbytes: int = 0
+    early: int = 0  # runs the server ended early to start again
+
+
+@dataclass
+class Stats:
+    latency_ms: list[float] = field(default_factory=list)  # click -> script_finished
+    pinned_ms: list[float] = field(default_factory=list)  # click -> "Pinned z" subheader delta
+    due_ms: list[float] = field(default_factory=list)  # when the click was due (by the schedule) -> script_finished
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    late: int = 0
+    reruns: int = 0
+    bytes_per_click: list[int] = field(default_factory=list)
+    early: int = 0
+    unsent: int = 0  # clicks not sent: the phase's time bound passed, or the session stopped after a timeout
+
+
+class Session:
+    """One simulated browser tab on the explorer."""
+
+    def __init__(self, base: str, index: int, rng: random.Random):
+        u = urlparse(base)
+        self.ws_url = f"ws://{u.hostname}:{u.port}/_stcore/stream"
+        self.origin = f"http://{u.hostname}:{u.port}"
+        self.index = index
+        self.rng = rng
+        self.ws = None
+        self.planes: dict[str, tuple[str, dict]] = {}
+        self.page_hash = ""
+        self.states: dict[str, str] = {}  # widget id -> json_value the "browser" holds
+        self.seq = 0
+
+    async def open(self, timeout: float) -> RunResult:
+        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], origin=self.origin, max_size=None,
+                                open_timeout=timeout)
+        first = await self.rerun(ClientStateArgs(page_name=PAGE_NAME), timeout)
+        self.planes, self.page_hash = first.planes, first.page_hash or ""
+        missing = [k for k in PLANE_KEYS if k not in self.planes]
+        if missing:
+            first.errors.append(f"no live plane {missing} in the first run")
+        return first
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def rerun(self, args: "ClientStateArgs", timeout: float) -> RunResult:
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = ""
+        cs.page_name = args.page_name
+        cs.page_script_hash = args.page_hash
+        cs.context_info.timezone = "UTC"
+        cs.context_info.locale = "en-US"
+        cs.context_info.url = f"{self.origin}/{PAGE_NAME}"
+        for wid, value in self.states.items():
+            w = cs.widget_states.widgets.add()
+            w.id = wid
+            w.json_value = value
+        await self.ws.send(msg.SerializeToString())
+        return await self.read_run(timeout)
+
+    async def read_run(self, timeout: float) -> RunResult:
+        """Read ForwardMsgs until script_finished (or the deadline)."""
+        result = RunResult()
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                result.errors.append("timeout")
+                return result
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), left)
+            except asyncio.TimeoutError:
+                result.errors.append("timeout")
+                return result
+            now = time.monotonic()
+            result.nbytes += len(raw)
+            fm = ForwardMsg.FromString(raw)
+            kind = fm.WhichOneof("type")
+            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                etype = el.WhichOneof("type")
+                if etype == "heading" and el.heading.body.startswith("Pinned z ="):
+                    result.pinned_text, result.t_pinned = el.heading.body, now
+                elif etype == "bidi_component":
+                    for key in PLANE_KEYS:
+                        if el.bidi_component.id.endswith("-" + key) and el.bidi_component.bytes:
+                            result.planes[key] = (el.bidi_component.id, plane_view(el.bidi_component.bytes))
+                elif etype == "exception":
+                    result.errors.append(f"exception: {el.exception.type}: {el.exception.message[:120]}")
+            elif kind == "navigation":
+                result.page_hash = fm.navigation.page_script_hash
+            elif kind == "page_not_found":
+                result.errors.append("page_not_found")
+            elif kind == "script_finished":
+                if fm.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    # The server started the run again by itself (on a fresh server the first run registers the
+                    # st.navigation pages and reruns); the answer is the run that follows.
+                    result.early += 1
+                    continue
+                result.finished, result.status, result.t_finished = True, fm.script_finished, now
+                if fm.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    result.errors.append(f"script_finished status {fm.script_finished}")
+                return result
+
+    def click_args(self, key: str) -> tuple["ClientStateArgs", tuple[float, float]]:
+        """Pin a random z inside the plane's view (a click on its data area)."""
+        wid, view = self.planes[key]
+        z = (self.rng.uniform(*view["x"]), self.rng.uniform(*view["y"]))
+        self.seq += 1
+        self.states[wid] = json.dumps({"pinned": {"z": list(z), "nearest_index": None, "seq": self.seq}})
+        return ClientStateArgs(page_name=PAGE_NAME, page_hash=self.page_hash), z
+
+
+@dataclass
+class ClientStateArgs:
+    page_name: str = ""
+    page_hash: str = ""
+
+
+async def run_session(session: Session, start: float, clicks: int, period: float, timeout: float,
+                      stats: Stats, send_until: float) -> None:
+    for k in range(clicks):
+        due = start + k * period
+        now = time.monotonic()
+        if now > send_until:  # the click phase is over: a click this late is not sent
+            stats.unsent += clicks - k
+            return
+        if now < due:
+            await asyncio.sleep(due - now)
+        elif now - due > 0.05:
+            stats.late += 1
+        key = PLANE_KEYS[(session.index + k) % len(PLANE_KEYS)]
+        args, z = session.click_args(key)
+        want = f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})"
+        t0 = time.monotonic()
+        try:
+            res = await session.rerun(args, timeout)
+        except Exception as e:  # a closed socket ends this session
+            stats.errors[f"{type(e).__name__}"] += 1
+            stats.unsent += clicks - k - 1
+            return
+        for err in res.errors:
+            stats.errors[err.split(":")[0]] += 1
+        stats.early += res.early
+        if res.finished:
+            stats.reruns += 1
+            stats.bytes_per_click.append(res.nbytes)
+        if res.finished and not res.errors:
+            if res.pinned_text != want:
+                stats.errors["pinned z not shown"] += 1
+                continue
+            stats.latency_ms.append((res.t_finished - t0) * 1000)
+            stats.pinned_ms.append((res.t_pinned - t0) * 1000)
+            stats.due_ms.append((res.t_finished - due) * 1000)
+        if "timeout" in res.errors:
+            stats.unsent += clicks - k - 1
+            return  # the late answer would be mistaken for the next click's: stop this session
+
+
+async def bench(url: str, n_sessions: int, seconds: float, period: float, timeout: float, seed: int) -> dict:
+    rng = random.Random(seed)
+    # Warm-up: one full load fills the server's caches (models, payloads, encoded test set, panels).
+    warm = Session(url, -1, random.Random(seed - 1))
+    t = time.monotonic()
+    first = await warm.open(timeout=120)
+    warm_s = time.monotonic() - t
+    await warm.close()
+    if first.errors or not first.finished:
+        raise RuntimeError(f"the warm-up load failed: {first.errors}")
+
+    sessions = [Session(url, i, random.Random(rng.random())) for i in range(n_sessions)]
+    load_errors: collections.Counter = collections.Counter()
+    t = time.monotonic()
+    for s in sessions:  # one at a time, like 30 people opening the page over a few seconds
+        if time.monotonic() - t > 180:
+            load_errors["load phase over 180 s"] += 1
+            continue
+        try:
+            res = await s.open(timeout=60)
+            for err in res.errors:
+                load_errors[err.split(":")[0]] += 1
+        except Exception as e:
+            load_errors[type(e).__name__] += 1
+    load_s = time.monotonic() - t
+    ready = [s for s in sessions if all(k in s.planes for k in PLANE_KEYS)]
+
+    stats = Stats()
+    clicks = max(1, round(seconds / period))
+    t0 = time.monotonic() + 0.5
+    send_until = t0 + seconds + 0.25  # no click is sent after the phase; answers are awaited up to `timeout`
+    offsets = [i * period / max(1, len(ready)) for i in range(len(ready))]
+    await asyncio.gather(*(run_session(s, t0 + off, clicks, period, timeout, stats, send_until)
+                           for s, off in zip(ready, offsets)))
+    elapsed = time.monotonic() - t0
+    for s in sessions:
+        try:
+            await s.close()
+        except Exception:
+            pass
+    return {"warm_s": warm_s, "load_s": load_s, "load_errors": load_errors, "ready": len(ready),
+            "clicks_planned": clicks * len(ready), "elapsed": elapsed, "stats": stats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the click phase")
+    parser.add_argument("--period", type=float, default=1.0, help="seconds between one session's clicks")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a click may wait for its answer")
+    parser.add_argument("--url", default=None, help="a running app on 127.0.0.1 (default: start one)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    proc, tail = None, None
+    if args.url:
+        if urlparse(args.url).hostname != "127.0.0.1":
+            parser.error("--url must be on 127.0.0.1")
+        url = args.url.rstrip("/")
+    else:
+        proc, url, tail = serve()
+    try:
+        r = asyncio.run(bench(url, args.sessions, args.seconds, args.period, args.timeout, args.seed))
+    finally:
+        if proc is not None:
+            from tests.conftest import stop_app
+            stop_app(proc)
+
+    st: Stats = r["stats"]
+    errors = sum(st.errors.values()) + sum(r["load_errors"].values())
+    answered = len(st.latency_ms)
+    print(f"concurrent sessions on {url}/{PAGE_NAME} (protocol-level: one websocket per session, no browser)")
+    print(f"  warm-up load (fills the server caches): {r['warm_s']:.2f} s; {args.sessions} sessions loaded one by one "
+          f"in {r['load_s']:.1f} s ({r['ready']} ready)")
+    print(f"  click phase: {r['ready']} sessions x 1 click / {args.period:g} s for {args.seconds:g} s, "
+          f"planes alternating: {r['clicks_planned']} clicks planned, {answered} answered and checked, "
+          f"{st.late} sent late (previous click unanswered), {st.unsent} not sent (phase over or session stopped)")
+    if answered:
+        lat = st.latency_ms
+        print(f"  click -> response complete (script_finished): p50 {percentile(lat, 50):.0f} ms, "
+              f"p95 {percentile(lat, 95):.0f} ms, max {max(lat):.0f} ms")
+        print(f"  same, counted from when the click was due:   p50 {percentile(st.due_ms, 50):.0f} ms, "
+              f"p95 {percentile(st.due_ms, 95):.0f} ms, max {max(st.due_ms):.0f} ms")
+        print(f"  click -> 'Pinned z' subheader received:      p50 {percentile(st.pinned_ms, 50):.0f} ms, "
+              f"p95 {percentile(st.pinned_ms, 95):.0f} ms")
+        print(f"  response size: median {percentile(st.bytes_per_click, 50) / 1024:.1f} KiB per click")
+    print(f"  reruns/s: {st.reruns / r['elapsed']:.1f} ({st.reruns} completed runs in {r['elapsed']:.1f} s"
+          + (f"; {st.early} more ended early and restarted by the server" if st.early else "") + ")")
+    detail = dict(st.errors + r["load_errors"])
+    print(f"  errors: {errors}" + (f" {detail}" if detail else ""))
+    ok_lat = answered > 0 and percentile(st.latency_ms, 95) <= TARGET_P95_MS
+    ok_err = errors == 0 and answered == r["clicks_planned"] and r["ready"] == args.sessions
+    p95 = f"{percentile(st.latency_ms, 95):.0f} ms" if answered else "n/a"
+    print(f"{'PASS' if ok_lat else 'FAIL'}  click -> response p95 {p95} (target <= {TARGET_P95_MS:.0f} ms)")
+    print(f"{'PASS' if ok_err else 'FAIL'}  errors {errors}, {answered}/{r['clicks_planned']} clicks answered "
+          f"(target: no errors, every click answered)")
+    if errors and tail:
+        print("server output (last lines):", *list(tail)[-15:], sep="\n  ")
+    return 0 if ok_lat and ok_err else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
