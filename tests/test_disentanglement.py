@@ -210,6 +210,7 @@ def test_page_with_the_shipped_checkpoints():
     app.number_input(key="dis_test_index").set_value(42).run()
     app.slider(key="dis_columns").set_value(15).run()
     app.radio(key="dis_center").set_value("digit").run()
+    app.number_input(key="dis_top_k").set_value(8).run()
     assert not app.exception and not app.error
     assert len(_charts(app)) >= 1, "the KL chart"
 

@@ -446,7 +446,7 @@ def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
     loaded = {n: resources.load_model(n) for n in names}
     stats = {n: posterior_stats(n) for n, r in loaded.items() if r.error is None}
     y_max = 1.08 * max((float(s.kl.max()) for s in stats.values()), default=0.0) or None
-    values = sweep_values(7)
+    values = sweep_values(7 if len(names) == 2 else 5)  # narrow columns for three models: fewer, larger digits
     for col, n in zip(st.columns(len(names), gap="medium"), names):
         with col:
             info = by_name[n]
