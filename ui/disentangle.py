@@ -127,7 +127,7 @@ def _posterior_stats(name: str, stamp: float, device_name: str) -> PosteriorStat
 def posterior_stats(name: str) -> PosteriorStats:
     """KL per dimension and active units of checkpoint `name` over the test digits, computed once per checkpoint
     version."""
-    return _posterior_stats(name, resources._stamp(name), resources.device())
+    return _posterior_stats(name, resources.stamp(name), resources.device())
 
 
 def center_code(name: str, index: int | None) -> np.ndarray:
@@ -213,7 +213,7 @@ def _traversal(name: str, stamp: float, device_name: str, index: int | None, dim
 
 def traversal(name: str, index: int | None, dims: Sequence[int], values: np.ndarray) -> np.ndarray:
     """Cached `decode_traversal` for checkpoint `name` around test digit `index` (None: around 0)."""
-    return _traversal(name, resources._stamp(name), resources.device(), index, tuple(int(d) for d in dims),
+    return _traversal(name, resources.stamp(name), resources.device(), index, tuple(int(d) for d in dims),
                       tuple(float(v) for v in values))
 
 
@@ -289,7 +289,7 @@ def _gif(name: str, stamp: float, device_name: str, index: int | None, dim: int)
 
 def gif_bytes(name: str, index: int | None, dim: int) -> bytes:
     """Cached GIF of dimension `dim` of checkpoint `name` swept from -3 to 3 and back around the chosen centre."""
-    return _gif(name, resources._stamp(name), resources.device(), index, int(dim))
+    return _gif(name, resources.stamp(name), resources.device(), index, int(dim))
 
 
 def row_labels(stats: PosteriorStats, dims: Sequence[int]) -> list[str]:

@@ -27,9 +27,6 @@ def stamp(name: str) -> float:
     return max(times, default=0.0)
 
 
-_stamp = stamp  # older name, still used by some ui modules
-
-
 @st.cache_resource(show_spinner="Picking a device")
 def device() -> str:
     return str(pick_device())
