@@ -60,53 +60,55 @@ def _pin_from_inputs() -> None:
 
 # (model, second) per plane: the scrubber on the AE shows it on both sides, under two keys
 sides = [(models[0], False), (models[0], True)] if right == AE_NAME else [(m, False) for m in models]
-for ckpt, second in sides:  # clicks since the last run: applied before anything is drawn
-    click = new_click(ckpt, second)
-    if click is not None and _pin(click.get("z"), "the plane"):
-        idx = click.get("nearest_index")
-        if isinstance(idx, int) and 0 <= idx < len(data.y_test):
-            st.session_state[S.SELECTED] = idx
-            st.session_state[S.SHOW_EPS] = False
 
-notice = st.session_state[S.NOTICE]
-if notice:
-    st.warning(notice)
-    st.session_state[S.NOTICE] = None
-
-top = st.columns([2, 2, 3])
+top = st.columns([2, 3])
 top[0].toggle("Same z in both models", key=S.LINKED,
               help="Hovering one plane decodes the same z through the other model too")
 top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
              help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
 if st.session_state[S.MAP_KIND] == "completeness" and maps.judge_error():
     st.info(f"No completeness map: {maps.judge_error()}.")
-
-
-with top[1]:
-    st.caption("Keyboard path to z (press Enter to pin):")
-zc = top[2].columns(2)
-zc[0].number_input("z\u2081", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0], on_change=_pin_from_inputs)
-zc[1].number_input("z\u2082", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1], on_change=_pin_from_inputs)
-
 if len(family) > 1:
-    st.select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term", family,
-                     key=S.FAMILY_MODEL, format_func=FAMILY.get,
-                     help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the codes "
-                          "pack into the prior's circles as \u03b2 grows")
+    top[1].select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term",
+                         family, key=S.FAMILY_MODEL, format_func=FAMILY.get,
+                         help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the "
+                              "codes pack into the prior's circles as \u03b2 grows")
 
-cols = st.columns(2, gap="large")
-for col, (ckpt, second) in zip(cols, sides):
-    with col:
-        plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
 
-z = st.session_state[S.PINNED_Z]
-st.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})")
-panels.pinned_panel(models, z)
+@st.fragment
+def live_section() -> None:
+    """Planes, keyboard path, pinned z and selected digit: a click reruns only this part of the page."""
+    for ckpt, second in sides:  # clicks since the last run: applied before anything is drawn
+        click = new_click(ckpt, second)
+        if click is not None and _pin(click.get("z"), "the plane"):
+            idx = click.get("nearest_index")
+            if isinstance(idx, int) and 0 <= idx < len(data.y_test):
+                st.session_state[S.SELECTED] = idx
+                st.session_state[S.SHOW_EPS] = False
+    notice = st.session_state[S.NOTICE]
+    if notice:
+        st.warning(notice)
+        st.session_state[S.NOTICE] = None
+    zc = st.columns([4, 1.5, 1.5])
+    zc[0].caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
+    zc[1].number_input("z\u2081 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0],
+                       on_change=_pin_from_inputs)
+    zc[2].number_input("z\u2082 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1],
+                       on_change=_pin_from_inputs)
+    cols = st.columns(2, gap="large")
+    for col, (ckpt, second) in zip(cols, sides):
+        with col:
+            plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
+    z = st.session_state[S.PINNED_Z]
+    st.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})")
+    panels.pinned_panel(models, z)
+    selected = st.session_state[S.SELECTED]
+    if selected is not None:
+        st.subheader(f"Selected test digit #{selected}")
+        panels.selected_panel(models, selected)
 
-selected = st.session_state[S.SELECTED]
-if selected is not None:
-    st.subheader(f"Selected test digit #{selected}")
-    panels.selected_panel(models, selected)
+
+live_section()
 
 st.divider()
 st.subheader("Continuity and completeness")

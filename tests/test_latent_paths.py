@@ -96,3 +96,18 @@ def test_traverse_sets_one_dimension_per_row():
         traverse(center, [3], np.array([0.0]))
     with pytest.raises(ValueError, match="within"):
         traverse(center, [0], np.array([np.nan]))
+
+
+@pytest.mark.slow
+def test_pixel_index_finds_the_exact_nearest_training_image():
+    from vae.data import load_mnist
+    mnist = load_mnist()
+    index = PixelIndex(mnist.x_train)
+    x = mnist.x_train.reshape(60000, -1).astype(np.float32) / 255
+    rng = np.random.default_rng(0)
+    queries = np.concatenate([mnist.x_test[:20] / 255.0, rng.random((5, 28, 28)) * 0.3])
+    for q in queries:
+        brute = int(np.argmin(((x - q.reshape(-1)) ** 2).sum(1)))
+        got, dist = index.query(q, k=1)
+        assert got[0] == brute
+        assert dist[0] == pytest.approx(np.sqrt(((x[brute] - q.reshape(-1)) ** 2).mean()), abs=1e-5)

@@ -139,12 +139,9 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
     st.caption(f"From a {data.y_test[start]} (#{start}) to a {data.y_test[end]} (#{end}): each model encodes both "
                "digits and decodes K codes along the path between its own two codes. Click a digit on a plane, then "
                "use the buttons to make it an end.")
-    selected = st.session_state[S.SELECTED]
     b1, b2, _ = st.columns([1, 1, 4])
-    b1.button("Selected digit \u2192 start", disabled=selected is None, key="sel_to_start", on_click=_set,
-              args=(S.INTERP_START, selected))
-    b2.button("Selected digit \u2192 end", disabled=selected is None, key="sel_to_end", on_click=_set,
-              args=(S.INTERP_END, selected))
+    b1.button("Selected digit \u2192 start", key="sel_to_start", on_click=_from_selected, args=(S.INTERP_START,))
+    b2.button("Selected digit \u2192 end", key="sel_to_end", on_click=_from_selected, args=(S.INTERP_END,))
     changes = {}
     for ckpt in models:
         mu, _ = resources.encoded(ckpt.name)
@@ -165,8 +162,13 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
     st.plotly_chart(fig, key="interp_changes", width="stretch")
 
 
-def _set(key: str, value) -> None:
-    st.session_state[key] = value
+def _from_selected(key: str) -> None:
+    """Make the digit selected on a plane (read when the button is pressed) an end of the path."""
+    selected = st.session_state[S.SELECTED]
+    if selected is None:
+        st.toast("Select a digit first: click one on a plane.")
+    else:
+        st.session_state[key] = selected
 
 
 # --- prior samples ----------------------------------------------------------------------------------------------

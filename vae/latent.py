@@ -190,19 +190,35 @@ def nearest(codes: np.ndarray, z: np.ndarray, k: int = 5) -> np.ndarray:
 
 
 class PixelIndex:
-    """Nearest neighbours in pixel space (a memorisation check: is a decoded digit a copy of a training image?)."""
+    """Nearest neighbours in pixel space (a memorisation check: is a decoded digit a copy of a training image?).
 
-    def __init__(self, images_uint8: np.ndarray):
+    Exact Euclidean search, made fast for a web server: distances in the top `components` principal directions
+    of the images pick `candidates` images (cheap: 60,000 x 48 instead of 60,000 x 784), and the exact distances
+    rank those. The true nearest image is kept unless more than `candidates` images look closer in the projection,
+    which does not happen for digits (checked in the tests against brute force).
+    """
+
+    def __init__(self, images_uint8: np.ndarray, components: int = 48, candidates: int = 64):
         self.x = to_float(images_uint8).reshape(len(images_uint8), -1)
         self.sq_norms = (self.x ** 2).sum(1)
+        self.mean = self.x.mean(0)
+        centred = self.x - self.mean
+        vals, vecs = np.linalg.eigh(centred.T @ centred)  # principal directions of the images
+        self.basis = vecs[:, np.argsort(vals)[::-1][:components]].astype(np.float32)
+        self.proj = centred @ self.basis
+        self.proj_sq = (self.proj ** 2).sum(1)
+        self.candidates = candidates
 
     def query(self, image: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(indices, RMS pixel distances) of the k nearest images to `image` (28, 28) in [0, 1], nearest first."""
         q = np.asarray(image, np.float32).reshape(-1)
-        d2 = np.maximum(self.sq_norms - 2 * self.x @ q + (q ** 2).sum(), 0)
-        idx = np.argpartition(d2, k - 1)[:k]
-        idx = idx[np.argsort(d2[idx])]
-        return idx, np.sqrt(d2[idx] / q.size)
+        qp = (q - self.mean) @ self.basis
+        approx = self.proj_sq - 2 * self.proj @ qp
+        m = min(len(approx), max(self.candidates, k))
+        cand = np.argpartition(approx, m - 1)[:m]
+        d2 = np.maximum(self.sq_norms[cand] - 2 * self.x[cand] @ q + (q ** 2).sum(), 0)
+        order = np.argsort(d2)[:k]
+        return cand[order], np.sqrt(d2[order] / q.size)
 
 
 TRAVERSE_LIMIT = 6.0
