@@ -9,7 +9,9 @@ planes (`bidi_component` elements, ids ending in the plane keys) and their views
 of the component's bytes, see ui/latent_plane.py). Then it "clicks" a plane once per `--period` seconds, alternating
 the two planes: a rerun_script whose widget_states carry the planes' component state as JSON, exactly what the
 browser's setStateValue sends, {"pinned": {"z": [x, y], "nearest_index": null, "seq": n}} with a new seq each click
-(nearest_index null: a click more than 6 px from every test digit, so no digit gets selected).
+(nearest_index null: a click more than 6 px from every test digit, so no digit gets selected). When the planes sit in
+a st.fragment (their deltas carry a fragment_id), the click names that fragment in ClientState.fragment_id, as the
+browser does, and the server reruns just the fragment (script_finished FINISHED_FRAGMENT_RUN_SUCCESSFULLY).
 
 A click counts as answered when its ForwardMsg.script_finished arrives (FINISHED_SUCCESSFULLY); the latency is from
 sending the BackMsg to that message. It counts as an error when the run fails (an exception element, a finish other
@@ -90,6 +92,7 @@ class RunResult:
     t_finished: float | None = None
     errors: list[str] = field(default_factory=list)
     planes: dict = field(default_factory=dict)  # plane key -> (widget id, view)
+    fragments: dict = field(default_factory=dict)  # plane key -> id of the fragment that holds it
     page_hash: str | None = None
     nbytes: int = 0
     early: int = 0  # runs the server ended early to start again
@@ -119,6 +122,7 @@ class Session:
         self.rng = rng
         self.ws = None
         self.planes: dict[str, tuple[str, dict]] = {}
+        self.fragments: dict[str, str] = {}
         self.page_hash = ""
         self.states: dict[str, str] = {}  # widget id -> json_value the "browser" holds
         self.seq = 0
@@ -128,6 +132,7 @@ class Session:
                                 open_timeout=timeout)
         first = await self.rerun(ClientStateArgs(page_name=PAGE_NAME), timeout)
         self.planes, self.page_hash = first.planes, first.page_hash or ""
+        self.fragments = first.fragments
         missing = [k for k in PLANE_KEYS if k not in self.planes]
         if missing:
             first.errors.append(f"no live plane {missing} in the first run")
@@ -143,6 +148,7 @@ class Session:
         cs.query_string = ""
         cs.page_name = args.page_name
         cs.page_script_hash = args.page_hash
+        cs.fragment_id = args.fragment_id  # as the browser does for a widget inside a fragment: rerun only that
         cs.context_info.timezone = "UTC"
         cs.context_info.locale = "en-US"
         cs.context_info.url = f"{self.origin}/{PAGE_NAME}"
@@ -180,6 +186,7 @@ class Session:
                     for key in PLANE_KEYS:
                         if el.bidi_component.id.endswith("-" + key) and el.bidi_component.bytes:
                             result.planes[key] = (el.bidi_component.id, plane_view(el.bidi_component.bytes))
+                            result.fragments[key] = fm.delta.fragment_id  # the planes live in a st.fragment
                 elif etype == "exception":
                     result.errors.append(f"exception: {el.exception.type}: {el.exception.message[:120]}")
             elif kind == "navigation":
@@ -193,7 +200,8 @@ class Session:
                     result.early += 1
                     continue
                 result.finished, result.status, result.t_finished = True, fm.script_finished, now
-                if fm.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                if fm.script_finished not in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                                              ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                     result.errors.append(f"script_finished status {fm.script_finished}")
                 return result
 
@@ -203,13 +211,15 @@ class Session:
         z = (self.rng.uniform(*view["x"]), self.rng.uniform(*view["y"]))
         self.seq += 1
         self.states[wid] = json.dumps({"pinned": {"z": list(z), "nearest_index": None, "seq": self.seq}})
-        return ClientStateArgs(page_name=PAGE_NAME, page_hash=self.page_hash), z
+        return ClientStateArgs(page_name=PAGE_NAME, page_hash=self.page_hash,
+                               fragment_id=self.fragments.get(key, "")), z
 
 
 @dataclass
 class ClientStateArgs:
     page_name: str = ""
     page_hash: str = ""
+    fragment_id: str = ""  # set when the clicked widget sits in a st.fragment: the server reruns just that
 
 
 async def run_session(session: Session, start: float, clicks: int, period: float, timeout: float,
