@@ -77,8 +77,8 @@ def test_jacobian_norm_matches_finite_differences():
             dz = np.zeros(2, np.float32)
             dz[d] = eps
             with torch.no_grad():
-                hi = torch.sigmoid(model.decode(torch.tensor([zi + dz]))).flatten()
-                lo = torch.sigmoid(model.decode(torch.tensor([zi - dz]))).flatten()
+                hi = torch.sigmoid(model.decode(torch.from_numpy((zi + dz)[None]))).flatten()
+                lo = torch.sigmoid(model.decode(torch.from_numpy((zi - dz)[None]))).flatten()
             cols.append(((hi - lo) / (2 * eps)).numpy())
         assert got[i] == pytest.approx(np.linalg.norm(np.stack(cols)), rel=1e-2)
 
