@@ -39,7 +39,6 @@ import math
 import random
 import struct
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -60,18 +59,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def serve() -> tuple[object, str, collections.deque]:
-    """Start the app like the browser tests do; drain its output in a thread (a full pipe would stall the server)."""
+    """Start the app like the browser tests do (tests.conftest.start_app drains and keeps its output)."""
     from tests.conftest import start_app
 
     proc, url = start_app()
-    tail: collections.deque = collections.deque(maxlen=200)
-
-    def drain() -> None:
-        for line in proc.stdout:
-            tail.append(line.rstrip())
-
-    threading.Thread(target=drain, daemon=True).start()
-    return proc, url, tail
+    return proc, url, proc.output_tail
 
 
 def plane_view(data: bytes) -> dict:

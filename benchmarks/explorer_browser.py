@@ -31,12 +31,10 @@ laptop. Exits non-zero when a target fails.
 from __future__ import annotations
 
 import argparse
-import collections
 import math
 import random
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -208,18 +206,11 @@ def verdict(ok: bool) -> str:
 
 
 def serve():
-    """Start the app like the browser tests do; drain its output in a thread (a full pipe would stall the server)."""
+    """Start the app like the browser tests do (tests.conftest.start_app drains and keeps its output)."""
     from tests.conftest import start_app
 
     proc, url = start_app()
-    tail: collections.deque = collections.deque(maxlen=200)
-
-    def drain() -> None:
-        for line in proc.stdout:
-            tail.append(line.rstrip())
-
-    threading.Thread(target=drain, daemon=True).start()
-    return proc, url, tail
+    return proc, url, proc.output_tail
 
 
 class Page:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import collections
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -32,11 +34,20 @@ def start_app(script: str = "app.py", port: int | None = None, timeout: float = 
         [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Drain the server's output in a thread (a full pipe would stall the server); keep the last lines for errors.
+    proc.output_tail = collections.deque(maxlen=200)
+
+    def drain() -> None:
+        for line in proc.stdout:
+            proc.output_tail.append(line.rstrip())
+
+    threading.Thread(target=drain, daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+            time.sleep(0.2)
+            raise RuntimeError("streamlit exited early:\n" + "\n".join(proc.output_tail))
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
