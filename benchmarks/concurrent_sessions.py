@@ -47,6 +47,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
 
+from benchmarks.common import server
+
 TARGET_P95_MS = 300.0
 PLANE_KEYS = ("plane_ae-z2", "plane_vae-z2")
 PAGE_NAME = "explorer"
@@ -56,14 +58,6 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     s = sorted(values)
     return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
-
-
-def serve() -> tuple[object, str, collections.deque]:
-    """Start the app like the browser tests do (tests.conftest.start_app drains and keeps its output)."""
-    from tests.conftest import start_app
-
-    proc, url = start_app()
-    return proc, url, proc.output_tail
 
 
 def plane_view(data: bytes) -> dict:
@@ -308,13 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    proc, tail = None, None
-    if args.url:
-        if urlparse(args.url).hostname != "127.0.0.1":
-            parser.error("--url must be on 127.0.0.1")
-        url = args.url.rstrip("/")
-    else:
-        proc, url, tail = serve()
+    proc, url, tail = server(parser, args.url)
     try:
         r = asyncio.run(bench(url, args.sessions, args.seconds, args.period, args.timeout, args.seed))
     finally:

@@ -37,9 +37,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from benchmarks.common import server
 
 PLANE_KEYS = ("plane_ae-z2", "plane_vae-z2")
 PAGE = "explorer"
@@ -203,14 +204,6 @@ def percentile(values, q: float) -> float:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
-
-
-def serve():
-    """Start the app like the browser tests do (tests.conftest.start_app drains and keeps its output)."""
-    from tests.conftest import start_app
-
-    proc, url = start_app()
-    return proc, url, proc.output_tail
 
 
 class Page:
@@ -383,13 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found (set CHROMIUM_PATH)")
         return 2
-    proc, tail = None, None
-    if args.url:
-        if urlparse(args.url).hostname != "127.0.0.1":
-            parser.error("--url must be on 127.0.0.1")
-        url = args.url.rstrip("/")
-    else:
-        proc, url, tail = serve()
+    proc, url, tail = server(parser, args.url)
     probe = PAGE_PROBE.replace("%KEYS%", str(list(PLANE_KEYS)).replace("'", '"'))
     results = {}
     try:

@@ -84,25 +84,23 @@ class Judge(nn.Module):
 
 
 @torch.no_grad()
+def _batched(fn, judge: Judge, images: np.ndarray | torch.Tensor, batch_size: int) -> np.ndarray:
+    """Apply fn(x) to images (n, 28, 28), floats in [0, 1] or uint8 0..255, in batches on the judge's device."""
+    judge.eval()
+    x = torch.as_tensor(images)
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    device = next(judge.parameters()).device
+    return torch.cat([fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]).numpy()
+
+
 def predict(judge: Judge, images: np.ndarray | torch.Tensor, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities (n, 10) for images (n, 28, 28) in [0, 1] (float) or 0..255 (uint8)."""
-    judge.eval()
-    x = torch.as_tensor(images)
-    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-    device = next(judge.parameters()).device
-    out = [F.softmax(judge(x[i:i + batch_size].to(device)), dim=1).cpu() for i in range(0, len(x), batch_size)]
-    return torch.cat(out).numpy()
+    return _batched(lambda x: F.softmax(judge(x), dim=1), judge, images, batch_size)
 
 
-@torch.no_grad()
 def features(judge: Judge, images: np.ndarray | torch.Tensor, batch_size: int = 1000) -> np.ndarray:
     """Penultimate features (n, features) for images (n, 28, 28) in [0, 1] (float) or 0..255 (uint8)."""
-    judge.eval()
-    x = torch.as_tensor(images)
-    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-    device = next(judge.parameters()).device
-    return torch.cat([judge.features(x[i:i + batch_size].to(device)).cpu()
-                      for i in range(0, len(x), batch_size)]).numpy()
+    return _batched(judge.features, judge, images, batch_size)
 
 
 def evaluate(judge: Judge, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
