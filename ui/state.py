@@ -25,6 +25,25 @@ DIS_COLUMNS = "dis_columns"  # values of z_j from -3 to 3 in a traversal row
 DIS_ROWS, DIS_TOP_K = "dis_rows", "dis_top_k"  # "active" (top-k active dimensions) or "all"
 DIS_DIM = "dis_dim"  # dimension shown up close (a clicked bar or the keyboard fallback; None: the top one)
 DIS_COMPARE, DIS_COMPARE_ROWS = "dis_compare", "dis_compare_rows"  # models compared (None: default), rows each
+SHARE_SEEN = "share_seen"  # pages whose link this session has read (ui/share.py)
+SHARE_PAGE = "share_page"  # (page, ui.share.Offer) whose settings the URL carries, or None
+SHARE_SLOT = "share_slot"  # the place of the "Share this view" box on the current page, or None
+PROJECTOR = "projector"  # projector mode: large type, thick strokes, high contrast (ui/projector.py)
+TRAIN_JOB = "train_job"  # this session's live training (vae.live.LiveJob), or None
+TRAIN_SEEN = "train_seen_state"  # the job's state at the last full run: a change reruns the page
+TRAIN_NOTICE = "train_notice"  # a refused start (already running, server busy): shown once
+TRAIN_KINDS, TRAIN_BETA = "train_kinds", "train_beta"  # Train page settings: which models, the VAE's beta
+TRAIN_SUBSET, TRAIN_EPOCHS, TRAIN_SEED = "train_subset", "train_epochs", "train_seed"
+TRAIN_EPOCH = "train_epoch"  # the epoch scrubber's value (None: the last epoch)
+TRAIN_SAVE_NAME = "train_save_name"  # prefix of the checkpoint-name inputs (one per trained model)
+USE_SESSION_MODELS = "use_session_models"  # explorer: show the models trained in this session
+DRAW_CANVAS = "draw_canvas"  # draw page: key of the drawing canvas component (widget state, not in DEFAULTS)
+DRAW_UPLOAD = "draw_upload"  # draw page: key of the image uploader (widget state, not in DEFAULTS)
+DRAW_SOURCE = "draw_source"  # draw page: the input shown, "canvas" or "upload" (the newest one wins), or None
+DRAW_SEEN = "draw_seen"  # draw page: {"canvas": id, "upload": file id} of the inputs already handled
+DRAW_KEPT_CANVAS = "draw_kept_canvas"  # draw page: the canvas's last drawing, painted back after a page switch
+DRAW_RESULT = "draw_result"  # draw page: {"id", "digit", "error"}: the shown input, preprocessed once
+DRAW_GOOD = "draw_good"  # draw page: {"digit", "label"} of the last input that gave a digit (kept on errors)
 
 DEFAULTS = {
     PINNED_Z: [0.0, 0.0],
@@ -56,6 +75,25 @@ DEFAULTS = {
     DIS_DIM: None,
     DIS_COMPARE: None,
     DIS_COMPARE_ROWS: 5,
+    SHARE_SEEN: [],
+    SHARE_PAGE: None,
+    SHARE_SLOT: None,
+    PROJECTOR: False,
+    TRAIN_JOB: None,
+    TRAIN_SEEN: None,
+    TRAIN_NOTICE: None,
+    TRAIN_KINDS: "both",
+    TRAIN_BETA: 1.0,
+    TRAIN_SUBSET: 10000,
+    TRAIN_EPOCHS: 10,
+    TRAIN_SEED: 0,
+    TRAIN_EPOCH: None,
+    USE_SESSION_MODELS: True,
+    DRAW_SOURCE: None,
+    DRAW_SEEN: {},
+    DRAW_KEPT_CANVAS: None,
+    DRAW_RESULT: None,
+    DRAW_GOOD: None,
 }
 
 

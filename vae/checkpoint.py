@@ -10,8 +10,10 @@ Everything that can go wrong while loading raises CheckpointError, whose message
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +33,28 @@ CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 CHECKPOINT_DIR_ENV = "LATENT_EXPLORER_CHECKPOINTS"  # another folder of checkpoints to look names up in
 
 
+SESSION_PREFIX = "session-"  # names of models trained live in the app: they wait in scratch_dir() until saved
+SCRATCH_DIR_ENV = "LATENT_EXPLORER_SCRATCH"  # where those wait (default: a temporary folder of this process)
+_scratch: Path | None = None
+
+
 def checkpoint_dir() -> Path:
     """Where checkpoint names are looked up: $LATENT_EXPLORER_CHECKPOINTS, else the shipped checkpoints/."""
     return Path(os.environ.get(CHECKPOINT_DIR_ENV) or CHECKPOINT_DIR)
+
+
+def scratch_dir() -> Path:
+    """Where models trained in an app session are kept until someone saves one: $LATENT_EXPLORER_SCRATCH, else a
+    temporary folder made once per process and removed when the process exits (they are never checkpoints/)."""
+    global _scratch
+    if os.environ.get(SCRATCH_DIR_ENV):
+        path = Path(os.environ[SCRATCH_DIR_ENV])
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    if _scratch is None:
+        _scratch = Path(tempfile.mkdtemp(prefix="latent-explorer-scratch-"))
+        atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
+    return _scratch
 
 
 class CheckpointError(RuntimeError):
@@ -61,10 +82,12 @@ class Checkpoint:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A checkpoint name like "vae-z2" (looked up in checkpoints/) or a folder path."""
+    """A checkpoint name like "vae-z2" (looked up in checkpoints/), "session-..." (scratch_dir()) or a folder path."""
     p = Path(name_or_path)
     if p.is_dir() or p.is_absolute() or len(p.parts) > 1:
         return p
+    if p.name.startswith(SESSION_PREFIX):
+        return scratch_dir() / p
     return checkpoint_dir() / p
 
 
@@ -148,12 +171,16 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def _build(model_config: dict) -> torch.nn.Module:
-    """The untrained model a manifest's "model" entry describes: the judge classifier, or an AE/VAE."""
+    """The untrained model a manifest's "model" entry describes: the judge classifier, the pixel Gaussian, or an
+    AE/VAE."""
     if not isinstance(model_config, dict):
         raise ConfigError(f"model config must be a JSON object, got {type(model_config).__name__}")
     if model_config.get("kind") == "judge":
         from .judge import Judge, JudgeConfig  # the judge module imports this one: import here, not at the top
         return Judge(JudgeConfig.from_dict(model_config))
+    if model_config.get("kind") == "gaussian":
+        from .gaussian import GaussianConfig, PixelGaussian  # likewise imports this module
+        return PixelGaussian(GaussianConfig.from_dict(model_config))
     return build_model(ModelConfig.from_dict(model_config))
 
 

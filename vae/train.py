@@ -13,7 +13,9 @@ import math
 import platform
 import shlex
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +35,15 @@ EVAL_SEED = 1234  # fixes the eps draws of test-set evaluation, so a checkpoint'
 
 class TrainingDiverged(ArithmeticError):
     """The loss became NaN or infinite."""
+
+
+class TrainingCancelled(Exception):
+    """Training stopped because `should_stop()` returned True (a user pressed Cancel)."""
+
+
+# Weight initialisation draws from torch's global generator; trainings running in several threads at once (the app's
+# live training) would otherwise interleave their draws. Seeding and building happen under this lock.
+_INIT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -98,19 +109,29 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 
 def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, cfg: TrainConfig,
                 generator: torch.Generator, step: int, total_steps: int, progress: bool = False,
-                epoch_label: str = "") -> tuple[dict[str, float], int]:
-    """One pass over `x` in shuffled batches; returns (mean train terms, next step). Raises TrainingDiverged."""
+                epoch_label: str = "", eps_generator: torch.Generator | None = None,
+                should_stop: Callable[[], bool] | None = None,
+                on_batch: Callable[[int, int, dict[str, float]], None] | None = None) -> tuple[dict[str, float], int]:
+    """One pass over `x` in shuffled batches; returns (mean train terms, next step).
+
+    eps_generator: where a VAE's eps ~ N(0, I) come from (None: torch's global generator).
+    should_stop: asked before every batch; True raises TrainingCancelled.
+    on_batch(batch, n_batches, terms): called after every step with the batch's mean recon, kl and loss.
+    Raises TrainingDiverged when the loss stops being finite.
+    """
     model.train()
     n = len(x)
     order = torch.randperm(n, generator=generator).to(x.device)
     sums = {"recon": 0.0, "kl": 0.0, "loss": 0.0, "neg_elbo": 0.0}
     batches = range(0, n, cfg.batch_size)
     bar = tqdm(batches, desc=epoch_label, leave=False, unit="batch", disable=not progress, file=sys.stderr)
-    for start in bar:
+    for i, start in enumerate(bar):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(f"cancelled at {epoch_label}, batch {i + 1} of {len(batches)}")
         xb = x[order[start:start + cfg.batch_size]]
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, total_steps, cfg)
-        terms = loss_terms(model(xb), xb, cfg.beta)
+        terms = loss_terms(model(xb, generator=eps_generator), xb, cfg.beta)
         loss = terms["loss"].mean()
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"loss became {loss.item()} at {epoch_label} step {step}; lower --lr "
@@ -120,8 +141,11 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
         optimizer.step()
         step += 1
         with torch.no_grad():
-            for k in sums:
-                sums[k] += terms[k].detach().sum().item()
+            batch_sums = {k: terms[k].detach().sum().item() for k in sums}
+        for k in sums:
+            sums[k] += batch_sums[k]
+        if on_batch is not None:
+            on_batch(i + 1, len(batches), _mean_terms(batch_sums, len(xb)))
         if progress and step % 20 == 0:
             bar.set_postfix(loss=f"{loss.item():.1f}")
     return _mean_terms(sums, n), step
@@ -134,32 +158,93 @@ def _terms_text(terms: dict[str, float], kind: str) -> str:
     return f"rec {terms['recon']:7.2f} kl {terms['kl']:6.2f} -elbo {terms['neg_elbo']:7.2f}"
 
 
-def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, device: torch.device | str = "cpu",
-        progress: bool = False, log=None) -> tuple[torch.nn.Module, list[dict]]:
-    """Train a fresh model; return it (in eval mode) and the per-epoch history of metric dicts."""
-    log = log or (lambda line: print(line, flush=True))
-    torch.manual_seed(cfg.seed)  # weights and eps draws
+def run_epochs(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist,
+               device: torch.device | str = "cpu", progress: bool = False,
+               should_stop: Callable[[], bool] | None = None,
+               on_batch: Callable[[int, int, dict[str, float]], None] | None = None,
+               ) -> Iterator[tuple[torch.nn.Module, dict]]:
+    """Train a fresh model, yielding (model, metrics row) after every epoch; the model is in eval mode when yielded.
+
+    Each run owns its random streams, so runs in several threads at once give the same numbers as one run alone:
+    weights come from torch's global generator seeded with cfg.seed (under a lock), the VAE's eps from a generator
+    that starts where the global one stood after initialisation (the numbers a single-threaded run would draw),
+    the batch order from a generator seeded with cfg.seed. Raises TrainingCancelled when should_stop() says so.
+    """
+    with _INIT_LOCK:
+        torch.manual_seed(cfg.seed)
+        model = build_model(model_config).to(device)
+        if str(device) == "cpu":
+            eps_gen = torch.Generator()
+            eps_gen.set_state(torch.random.get_rng_state())
+        else:  # an accelerator's generator cannot take the CPU's state: seed it on its own
+            eps_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the model's draws
-    model = build_model(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x_train = images_to_tensor(mnist.x_train[:cfg.train_subset], device)
     x_test = images_to_tensor(mnist.x_test, device)
     total_steps = cfg.epochs * math.ceil(len(x_train) / cfg.batch_size)
-    history: list[dict] = []
     step = 0
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
         train_terms, step = train_epoch(model, optimizer, x_train, cfg, batch_gen, step, total_steps, progress,
-                                        f"epoch {epoch}/{cfg.epochs}")
+                                        f"epoch {epoch}/{cfg.epochs}", eps_gen, should_stop, on_batch)
         test_terms = evaluate(model, x_test, cfg.beta)
         seconds = time.perf_counter() - t0
-        row = {"epoch": epoch, "seconds": round(seconds, 3), "lr": _lr_at(step, total_steps, cfg),
-               **{f"train_{k}": v for k, v in train_terms.items()}, **{f"test_{k}": v for k, v in test_terms.items()}}
+        model.eval()
+        yield model, {"epoch": epoch, "seconds": round(seconds, 3), "lr": _lr_at(step, total_steps, cfg),
+                      **{f"train_{k}": v for k, v in train_terms.items()},
+                      **{f"test_{k}": v for k, v in test_terms.items()}}
+
+
+def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, device: torch.device | str = "cpu",
+        progress: bool = False, log=None) -> tuple[torch.nn.Module, list[dict]]:
+    """Train a fresh model; return it (in eval mode) and the per-epoch history of metric dicts."""
+    log = log or (lambda line: print(line, flush=True))
+    history: list[dict] = []
+    model = None
+    for model, row in run_epochs(model_config, cfg, mnist, device, progress):
         history.append(row)
-        log(f"epoch {epoch:3d}/{cfg.epochs}  train {_terms_text(train_terms, model_config.kind)} | "
-            f"test {_terms_text(test_terms, model_config.kind)} | {seconds:5.1f} s")
-    model.eval()
+        log(f"epoch {row['epoch']:3d}/{cfg.epochs}  train {_terms_text(_terms(row, 'train_'), model_config.kind)} | "
+            f"test {_terms_text(_terms(row, 'test_'), model_config.kind)} | {row['seconds']:5.1f} s")
     return model, history
+
+
+def _terms(row: dict, prefix: str) -> dict[str, float]:
+    return {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+def command_line(model_config: ModelConfig, cfg: TrainConfig, out: str, threads: int = 0) -> str:
+    """The `python -m vae.train` command that trains `model_config` with `cfg` into `out` (with `threads` torch
+    threads when > 0: the same thread count gives the same numbers, another one the same within float noise)."""
+    argv = ["--model", model_config.kind, "--arch", model_config.arch, "--latent-dim", str(model_config.latent_dim),
+            "--hidden", ",".join(str(w) for w in model_config.hidden), "--activation", model_config.activation,
+            "--beta", f"{cfg.beta:g}", "--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size),
+            "--lr", f"{cfg.lr:g}", "--lr-schedule", cfg.lr_schedule, "--seed", str(cfg.seed),
+            "--train-subset", str(cfg.train_subset), "--out", out]
+    if threads > 0:
+        argv[-2:-2] = ["--threads", str(threads)]
+    return "python -m vae.train " + shlex.join(argv)
+
+
+def training_manifest(model_config: ModelConfig, cfg: TrainConfig, history: list[dict], seconds: float,
+                      data_path: str | Path, n_test: int, device: torch.device | str, command: str) -> dict:
+    """The manifest of a trained model: its training settings, history, test metrics, data fingerprint, versions
+    and the command that retrains it (everything save_checkpoint needs besides the model)."""
+    test_metrics = _terms(history[-1], "test_")
+    if model_config.kind == "ae":  # an AE has no ELBO: its -ELBO column would only repeat recon
+        test_metrics = {"recon": test_metrics["recon"]}
+    return {
+        "training": asdict(cfg),
+        "history": history,
+        "test_metrics": test_metrics,
+        "train_seconds": round(seconds, 1),
+        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(data_path),
+                 "train_images": cfg.train_subset, "test_images": n_test},
+        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "command": command,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,22 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: training diverged: {e}", file=sys.stderr)
         return 3
     seconds = time.perf_counter() - t0
-    final = history[-1]
-    test_metrics = {k[len("test_"):]: v for k, v in final.items() if k.startswith("test_")}
-    if model_config.kind == "ae":  # an AE has no ELBO: its -ELBO column would only repeat recon
-        test_metrics = {"recon": test_metrics["recon"]}
-    manifest = {
-        "training": asdict(cfg),
-        "history": history,
-        "test_metrics": test_metrics,
-        "train_seconds": round(seconds, 1),
-        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
-                 "train_images": cfg.train_subset, "test_images": len(mnist.x_test)},
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "command": "python -m vae.train " + shlex.join(argv),
-    }
+    manifest = training_manifest(model_config, cfg, history, seconds, args.data, len(mnist.x_test), device,
+                                 "python -m vae.train " + shlex.join(argv))
+    test_metrics = manifest["test_metrics"]
     out = save_checkpoint(args.out, model, manifest)
     print(f"test: " + "  ".join(f"{k} {v:.2f}" for k, v in test_metrics.items()))
     print(f"wrote {out} in {seconds:.0f} s")

@@ -1,0 +1,109 @@
+"""Projector mode: large type, thick strokes and high contrast, for a classroom reading the screen from the back row.
+
+One toggle in the sidebar (drawn by app.py on every page) sets `state.PROJECTOR` for the session. Pages then:
+- get a style sheet that enlarges Streamlit's text and widgets and darkens greys to black (`apply()`, called once by
+  app.py before the page runs);
+- pass each plotly figure through `figure(fig)`, which scales fonts, line widths and marker sizes;
+- ask `digit_factor()` how much to upscale a 28x28 digit, and pass `is_on()` to the latent plane component.
+Figures are restyled per call (never through plotly's process-wide default template): other sessions keep theirs.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import state as S
+
+FONT_SCALE = 1.6  # plotly text, relative to the normal figure
+LINE_SCALE = 2.2  # plotly line widths
+MARKER_SCALE = 1.8  # plotly marker sizes (the latent scatter's 4 px dots become 7 px)
+MIN_FONT = 20  # no plotly text below this size in projector mode (px)
+
+# Streamlit 1.67 names its parts with data-testid attributes; the rules only enlarge and darken, so a renamed part
+# keeps its normal look rather than breaking the page.
+_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stAppViewContainer"], [data-testid="stSidebar"] { color: #000000; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5;
+  color: #000000; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #111111; }
+h1 { font-size: 3.2rem !important; font-weight: 800 !important; }
+h2, h3 { font-size: 2.2rem !important; font-weight: 800 !important; }
+[data-testid="stWidgetLabel"] p, label p { font-size: 1.25rem !important; font-weight: 700 !important;
+  color: #000000 !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; font-weight: 800; color: #000000; }
+[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; font-weight: 700; }
+button, [data-baseweb="tab"] p { font-size: 1.2rem !important; font-weight: 700 !important; }
+button[kind] { border-width: 3px !important; border-color: #000000 !important; }
+[data-baseweb="input"], [data-baseweb="select"] > div { border-width: 3px !important; border-color: #000000 !important; }
+input { font-size: 1.25rem !important; color: #000000 !important; }
+[data-testid="stSliderThumbValue"], [data-testid="stSliderTickBarMin"], [data-testid="stSliderTickBarMax"] {
+  font-size: 1.2rem !important; font-weight: 700; color: #000000 !important; }
+[role="slider"] { width: 1.6rem !important; height: 1.6rem !important; }
+[data-testid="stImageCaption"], [data-testid="stCaptionContainer"] { font-size: 1.15rem !important; color: #000; }
+[data-testid="stImage"] img { image-rendering: pixelated; outline: 3px solid #000000; }
+[data-testid="stSidebarNav"] span { font-size: 1.3rem !important; font-weight: 700; color: #000000; }
+[data-testid="stAlert"] p { font-size: 1.25rem !important; font-weight: 600; }
+</style>
+"""
+
+
+def is_on() -> bool:
+    return bool(st.session_state.get(S.PROJECTOR, False))
+
+
+def toggle() -> None:
+    """The sidebar switch (app.py draws it on every page)."""
+    st.sidebar.toggle("Projector mode", key=S.PROJECTOR,
+                      help="Large type, thick strokes and high contrast, readable from the back of a classroom")
+
+
+def apply() -> None:
+    """Inject the projector style sheet for this session's page when the mode is on."""
+    if is_on():
+        st.html(_CSS)
+
+
+def digit_factor(normal: int) -> int:
+    """Upscale factor for a digit image: half again as large in projector mode."""
+    return int(round(normal * 1.5)) if is_on() else normal
+
+
+def _scaled_font(font, default: float) -> dict:
+    size = getattr(font, "size", None) or default
+    return dict(size=max(MIN_FONT, size * FONT_SCALE), color="#000000")
+
+
+def figure(fig: go.Figure, force: bool | None = None) -> go.Figure:
+    """`fig` restyled for a projector when the mode is on (or when `force` says so); unchanged otherwise.
+
+    Fonts grow by FONT_SCALE (never below MIN_FONT), lines by LINE_SCALE, markers by MARKER_SCALE; axis lines, ticks
+    and grid turn black or dark grey. The figure is changed in place and returned, so a call can wrap a constructor.
+    """
+    on = is_on() if force is None else force
+    if not on:
+        return fig
+    layout = fig.layout
+    fig.update_layout(font=_scaled_font(layout.font, 13), legend=dict(font=_scaled_font(layout.legend.font, 14)))
+    if layout.title and layout.title.text:
+        fig.update_layout(title=dict(font=_scaled_font(layout.title.font, 17)))
+    if layout.height:
+        fig.update_layout(height=int(layout.height * 1.15))
+    for trace in fig.data:
+        line = getattr(trace, "line", None)
+        if line is not None and hasattr(line, "width"):
+            trace.line.width = (line.width or 2) * LINE_SCALE
+        marker = getattr(trace, "marker", None)
+        if marker is not None and hasattr(marker, "size") and isinstance(marker.size, (int, float)):
+            trace.marker.size = marker.size * MARKER_SCALE
+        if marker is not None and hasattr(marker, "opacity") and isinstance(marker.opacity, (int, float)):
+            trace.marker.opacity = max(marker.opacity, 0.9) if marker.opacity > 0 else marker.opacity
+    axis = dict(tickfont=dict(size=MIN_FONT, color="#000000"), title_font=dict(size=MIN_FONT + 4, color="#000000"),
+                linecolor="#000000", linewidth=3, showline=True, gridcolor="#bdbdbd", zerolinecolor="#000000")
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    for annotation in layout.annotations or ():
+        annotation.font = _scaled_font(annotation.font, 13)
+    return fig
