@@ -5,8 +5,9 @@
 Completeness (judge-confident share and label entropy of prior draws, and an internal FID), continuity (path ratio,
 largest step, decoder Jacobian norm), and likelihood and latent usage (-ELBO from the manifest, an IWAE bound, KL per
 dimension, active units). The plain AE is sampled three ways: N(0, I), a Gaussian fitted to its training codes, and
-a 10-component GMM fitted to them (Ghosh et al. 2020). RESULTS.md records each checkpoint's weights hash, so a test
-can tell when the table is stale.
+a 10-component GMM fitted to them (Ghosh et al. 2020). The Gaussian on pixels (vae.gaussian) is the baseline: it is
+a sampler, so it gets the completeness figures; the other measures need an encoder or a likelihood of the 8-bit
+images and show "—". RESULTS.md records each checkpoint's weights hash, so a test can tell when the table is stale.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import latent
-from .checkpoint import CHECKPOINT_DIR, CheckpointError, available, load_checkpoint
+from . import gaussian, latent
+from .checkpoint import CHECKPOINT_DIR, CheckpointError, available, load_checkpoint, read_manifest
 from .judge import features as judge_features
 from .metrics import (GMM, MAX_DRAWS, MetricError, active_units, completeness, internal_fid, jacobian_norm,
                       kl_per_dimension, path_continuity, test_set_iwae)
 
 RESULTS = CHECKPOINT_DIR / "RESULTS.md"
 JUDGE = "judge"
-SAMPLE_SEED = 2024
+SAMPLE_SEED = gaussian.SAMPLE_SEED  # 2024; the pixel Gaussian's manifest rates its draws with the same seed
+NA = "\u2014"  # a column that does not apply to the model; each table says why below it
+GAUSSIAN_SAMPLER = "x = L z + \u03bc, clipped to [0, 1]"
 
 
 def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, test_feats: np.ndarray, draws: int, pairs: int,
@@ -68,6 +71,29 @@ def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, test_feats: np.
     return result
 
 
+def evaluate_gaussian(name: str, judge, mnist: data_mod.Mnist, test_feats: np.ndarray, draws: int) -> dict:
+    """The pixel Gaussian's figures: the judge's rating of `draws` samples (the same seed as the decoders' draws)
+    and, for the footnote, the test images' mean log-density."""
+    ckpt = load_checkpoint(name)
+    t0 = time.perf_counter()
+    score = gaussian.judge_score(judge, gaussian.sample(ckpt.model, draws, SAMPLE_SEED), test_feats)
+    return {"name": name, "kind": gaussian.GAUSSIAN_KIND, "latent_dim": ckpt.model.config.dim, "beta": None,
+            "weights_sha256": ckpt.manifest["weights_sha256"], "jitter": ckpt.model.config.jitter,
+            "log_density_nats": gaussian.mean_log_density(ckpt.model, mnist.x_test),
+            "sampling": {GAUSSIAN_SAMPLER: score}, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _kind(manifest: dict) -> str | None:
+    model = manifest["model"]
+    return model.get("kind") if isinstance(model, dict) else None
+
+
+def _beta(r: dict) -> str:
+    if r["kind"] == gaussian.GAUSSIAN_KIND:
+        return NA
+    return _f(r["beta"], 1) if r["kind"] == "vae" else "-"
+
+
 def _f(v, digits=2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -89,8 +115,14 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
     ]
     for r in results:
         for sampler, s in r["sampling"].items():
-            lines.append(f"| `{r['name']}` | {_f(r['beta'], 1) if r['kind'] == 'vae' else '-'} | {r['latent_dim']} | "
+            lines.append(f"| `{r['name']}` | {_beta(r)} | {r['latent_dim']} | "
                          f"{sampler} | {s['confident'] * 100:.1f}% | {s['label_entropy_bits']:.2f} | {s['fid']:.2f} |")
+    pixel = [r for r in results if r["kind"] == gaussian.GAUSSIAN_KIND]
+    if pixel:
+        lines += ["", f"{NA}: does not apply. `{pixel[0]['name']}` is one multivariate Gaussian fitted to the training "
+                  "pixels (`python -m vae.gaussian`): its z has the 784 dimensions of the image and there is no "
+                  "decoder and no beta; its samples x = L z + \u03bc are clipped to [0, 1] before the judge sees "
+                  "them, as in the app."]
     lines += [
         "", "## Continuity: how smoothly the decoder morphs", "",
         f"{args.pairs:,} random pairs of test digits, linear path between their codes in {args.steps} steps, decoded. "
@@ -102,9 +134,16 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
         "| model | beta | latent | path ratio | largest step | Jacobian norm |", "|---|---|---|---|---|---|",
     ]
     for r in results:
+        if r["kind"] == gaussian.GAUSSIAN_KIND:
+            lines.append(f"| `{r['name']}` | {NA} | {r['latent_dim']} | {NA} | {NA} | {NA} |")
+            continue
         c = r["continuity"]
-        lines.append(f"| `{r['name']}` | {_f(r['beta'], 1) if r['kind'] == 'vae' else '-'} | {r['latent_dim']} | "
+        lines.append(f"| `{r['name']}` | {_beta(r)} | {r['latent_dim']} | "
                      f"{c['path_ratio']:.3f} | {c['max_step_share']:.3f} | {c['jacobian_norm']:.2f} |")
+    if pixel:
+        lines += ["", f"{NA}: does not apply. The pixel Gaussian has no encoder, so there are no test codes to walk "
+                  "between, and its map z -> L z + \u03bc is linear: a straight path in z is a straight morph in "
+                  "pixels by construction, and its Jacobian is L at every z."]
     lines += [
         "", "## Likelihood and latent usage", "",
         "-ELBO and reconstruction from the manifests (10,000 test images). IWAE: importance-weighted bound on log p(x) "
@@ -116,6 +155,9 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if r["kind"] == gaussian.GAUSSIAN_KIND:
+            lines.append(f"| `{r['name']}` | {NA} | {r['latent_dim']} | {NA} | {NA} | {NA} | {NA} | {NA} | {NA} |")
+            continue
         t = r["test_metrics"]
         if r["kind"] == "vae":
             kl = sorted(r["latent_usage"]["kl_per_dim"], reverse=True)
@@ -126,6 +168,13 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
         else:
             lines.append(f"| `{r['name']}` | - | {r['latent_dim']} | {t['recon']:.2f} | - | - | "
                          "- (no posterior) | - | - |")
+    if pixel:
+        g = pixel[0]
+        lines += ["", f"{NA}: does not apply. The pixel Gaussian has no posterior and no Bernoulli decoder. Its mean "
+                  f"log-density of the 10,000 test images is {g['log_density_nats']:.1f} nats per image (jitter "
+                  f"{g['jitter']:g} on the covariance's diagonal), a continuous density over pixel values in [0, 1], "
+                  "not the probability of a binary or 8-bit image: it is not comparable with the nats above, and it "
+                  "moves with the jitter (the border pixels that no training image inks have variance = jitter)."]
     lines += _reading(results)
     lines += ["", "## Provenance", "",
               f"Evaluation took {seconds:.0f} s here (`python -m vae.evaluate "
@@ -142,6 +191,7 @@ def _reading(results: list[dict]) -> list[str]:
     by = {r["name"]: r for r in results}
     if "ae-z2" not in by or "vae-z2" not in by:
         return []
+    pixel = [r for r in results if r["kind"] == gaussian.GAUSSIAN_KIND]
     ae, vae = by["ae-z2"], by["vae-z2"]
     a, v = ae["sampling"]["N(0, I)"], vae["sampling"]["N(0, I)"]
     g = ae["sampling"].get("GMM-10")
@@ -166,6 +216,18 @@ def _reading(results: list[dict]) -> list[str]:
                    f"{v['fid']:.0f}, {v['label_entropy_bits']:.2f}), as Ghosh et al. (2020) found: a deterministic "
                    "AE with a density fitted after training can sample as well as a VAE. What the VAE buys is that "
                    "its prior is known in advance, with no second fit.")
+    if pixel:
+        p = next(iter(pixel[0]["sampling"].values()))
+        ranked = sorted([("the Gaussian on pixels", p["fid"]), ("the AE under N(0, I)", a["fid"]),
+                         ("the VAE", v["fid"])], key=lambda t: t[1])
+        out.append(f"- **The Gaussian on pixels** (`{pixel[0]['name']}`, the baseline): the judge is confident on "
+                   f"{p['confident'] * 100:.1f}% of its samples (AE under N(0, I) {a['confident'] * 100:.1f}%, VAE "
+                   f"{v['confident'] * 100:.1f}%), label entropy {p['label_entropy_bits']:.2f} bits, FID "
+                   f"{p['fid']:.0f} (AE {a['fid']:.0f}, VAE {v['fid']:.0f}; best to worst: "
+                   f"{', '.join(name for name, _ in ranked)}). It matches the training pixels' mean and every "
+                   "pixel-to-pixel covariance, yet a Gaussian is one bump: its samples are the average digit plus "
+                   "correlated noise, strokes of several digits at once. A digit is a choice among a few shapes, and "
+                   "a single Gaussian cannot choose; a decoder from a low-dimensional z can.")
     out.append(f"- **Continuity**: the largest single step along a path is {vc['max_step_share']:.3f} of the path "
                f"for the VAE and {ac['max_step_share']:.3f} for the AE (the "
                f"{'AE' if ac['max_step_share'] > vc['max_step_share'] else 'VAE'}'s paths jump more). "
@@ -192,14 +254,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 1 <= args.iwae_n <= 10000 or args.iwae_k < 1:
             raise MetricError(f"--iwae-n must be in 1..10000 and --iwae-k >= 1, got {args.iwae_n} and {args.iwae_k}")
+        if not 1 <= args.draws <= MAX_DRAWS:
+            raise MetricError(f"--draws must be in 1..{MAX_DRAWS}, got {args.draws}")
         judge_ckpt = load_checkpoint(JUDGE)
         mnist = data_mod.load_mnist()
         test_feats = judge_features(judge_ckpt.model, mnist.x_test)
         names = [n for n in (args.only.split(",") if args.only else available()) if n and n != JUDGE]
+        kinds = {n: _kind(read_manifest(n)) for n in names}
+        names.sort(key=lambda n: kinds[n] != gaussian.GAUSSIAN_KIND)  # the baseline first, the rest in name order
         results = []
         for name in names:
-            r = evaluate_checkpoint(name, judge_ckpt.model, mnist, test_feats, args.draws, args.pairs, args.steps,
-                                    args.iwae_k, args.iwae_n)
+            if kinds[name] == gaussian.GAUSSIAN_KIND:
+                r = evaluate_gaussian(name, judge_ckpt.model, mnist, test_feats, args.draws)
+            else:
+                r = evaluate_checkpoint(name, judge_ckpt.model, mnist, test_feats, args.draws, args.pairs,
+                                        args.steps, args.iwae_k, args.iwae_n)
             print(f"{name}: {r['seconds']} s", flush=True)
             results.append(r)
     except CheckpointError as e:
