@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import resources, runtime
+from ui import projector, resources, runtime
+from ui import state as S
 from ui.plots import latent_scatter
 
 AE_NAME, VAE_NAME = "ae-z2", "vae-z2"
@@ -43,7 +44,8 @@ def home() -> None:
             if data is None:
                 continue
             mu, _ = resources.encoded(name)
-            st.plotly_chart(latent_scatter(mu, data.y_test, title), key=f"latent_{name}", width="stretch",
+            st.plotly_chart(projector.figure(latent_scatter(mu, data.y_test, title)), key=f"latent_{name}",
+                            width="stretch",
                             config={"displaylogo": False, "scrollZoom": True})
             metrics = loaded.checkpoint.manifest["test_metrics"]
             cols = st.columns(3)
@@ -67,9 +69,14 @@ def home() -> None:
 
 st.set_page_config(page_title="Latent Explorer", page_icon="\u2728", layout="wide")
 runtime.configure()
+S.init_state()
 navigation = st.navigation([
     st.Page(home, title="Home", icon="\U0001f3e0", default=True),
     st.Page("pages/explorer.py", title="Explorer", icon="\U0001f9ed", url_path="explorer"),
+    st.Page("pages/draw.py", title="Draw a digit", icon="\u270f\ufe0f", url_path="draw"),
     st.Page("pages/disentanglement.py", title="Disentanglement", icon="\U0001f9e9", url_path="disentanglement"),
+    st.Page("pages/train.py", title="Train live", icon="\U0001f3cb\ufe0f", url_path="train"),
 ])
+projector.toggle()
+projector.apply()
 navigation.run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import projector, resources, runtime
+from ui import resources, runtime
 from ui import state as S
 from ui import training as T
 from vae import live
@@ -124,6 +124,3 @@ if job is not None and job.state == "done":
     st.caption("Your models stay on this server for this session only; save one to make it a checkpoint in "
                "checkpoints/ that every session can load, with a manifest holding the exact training command.")
     T.save_section(job)
-
-if projector.is_on():
-    st.caption("Projector mode is on: figures use large type and thick strokes.")

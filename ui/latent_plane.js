@@ -366,6 +366,7 @@ class Plane {
     if (!payloadChanged && optsText === this.optsText) return;
     this.optsText = optsText;
     this.opts = opts;
+    this.root.classList.toggle("lp-projector", !!opts.projector);
     this.titleEl.textContent = opts.title || "";
     this.titleEl.hidden = !opts.title;
     this.linkLabel.hidden = !opts.link_group;
@@ -376,7 +377,7 @@ class Plane {
     }
     this.setView(opts.view);
     const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points, opts.heatmap,
-                                     this.payloadId]);
+                                     this.payloadId, !!opts.projector]);
     const sized = this.layout(); // redraws everything if the size changed
     if (!sized && (payloadChanged || baseText !== this.baseText)) this.drawBase();
     this.baseText = baseText;
@@ -639,7 +640,12 @@ class Plane {
     ctx.restore();
   }
 
+  strokeScale() { return this.opts && this.opts.projector ? 2 : 1; }
+
+  fontScale() { return this.opts && this.opts.projector ? 1.4 : 1; }
+
   drawBase() {
+    const k = this.strokeScale(), kf = this.fontScale(); // projector mode: thicker, larger
     if (!this.opts || !this.size || !this.points) return;
     const ctx = this.base.getContext("2d");
     const dpr = this.dpr, S = this.size, w = this.plotW(), L = MARGIN.left, T = MARGIN.top;
@@ -655,7 +661,7 @@ class Plane {
     for (let t = Math.ceil(v.y[0] / step) * step; t <= v.y[1] + 1e-9; t += step) ticksY.push(t);
     // grid
     ctx.strokeStyle = "#e6e6e6";
-    ctx.lineWidth = 1;
+    ctx.lineWidth = (1) * k;
     ctx.beginPath();
     for (const t of ticksX) { const x = Math.round(this.zx2px(t)) + 0.5; ctx.moveTo(x, T); ctx.lineTo(x, T + w); }
     for (const t of ticksY) { const y = Math.round(this.zy2px(t)) + 0.5; ctx.moveTo(L, y); ctx.lineTo(L + w, y); }
@@ -668,7 +674,7 @@ class Plane {
     // the test digits, one path per digit class
     const pts = this.points, labels = this.labels, n = labels.length, px = this.px, py = this.py;
     for (let i = 0; i < n; i++) { px[i] = this.zx2px(pts[2 * i]); py[i] = this.zy2px(pts[2 * i + 1]); }
-    const r = S >= 400 ? 1.9 : 1.6; // dot radius, px
+    const r = (S >= 400 ? 1.9 : 1.6) * (k > 1 ? 1.5 : 1); // dot radius, px
     ctx.globalAlpha = 0.8;
     for (let d = 0; d < 10; d++) {
       ctx.fillStyle = PALETTE[d];
@@ -683,13 +689,13 @@ class Plane {
     ctx.globalAlpha = 1;
     // prior N(0, I): circles of radius 1, 2, 3 sigma
     const unit = w / span;
-    ctx.font = `600 13px ${font}`;
+    ctx.font = `600 ${Math.round(13 * kf)}px ${font}`;
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
     let lastLabelled = -Infinity; // label a circle only when it is big enough and clear of the previous label
     for (const rad of [...(this.opts.circles || [])].sort((a, b) => a - b)) {
       ctx.strokeStyle = "#222222";
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = (1.5) * k;
       ctx.setLineDash(rad > 1 ? [6, 4] : []);
       ctx.beginPath();
       ctx.arc(this.zx2px(0), this.zy2px(0), rad * unit, 0, 2 * Math.PI);
@@ -706,7 +712,7 @@ class Plane {
     for (const e of this.opts.extra_ellipses || []) {
       if (!e.x || e.x.length < 2) continue;
       ctx.strokeStyle = e.color || "#d62728";
-      ctx.lineWidth = e.width || 2;
+      ctx.lineWidth = (e.width || 2) * k;
       ctx.setLineDash(e.dash ? [6, 4] : []);
       ctx.beginPath();
       ctx.moveTo(this.zx2px(e.x[0]), this.zy2px(e.y[0]));
@@ -723,7 +729,7 @@ class Plane {
     // overlay points: e.g. draws z = mu + sigma * eps
     for (const g of this.opts.overlay_points || []) {
       ctx.strokeStyle = g.color || "#000000";
-      ctx.lineWidth = 1.6;
+      ctx.lineWidth = (1.6) * k;
       const s = g.size || 3.5;
       ctx.beginPath();
       for (let i = 0; i < g.x.length; i++) {
@@ -740,10 +746,10 @@ class Plane {
     ctx.restore();
     // frame, ticks, labels
     ctx.strokeStyle = "#444444";
-    ctx.lineWidth = 1;
+    ctx.lineWidth = (1) * k;
     ctx.strokeRect(L + 0.5, T + 0.5, w - 1, w - 1);
     ctx.fillStyle = "#262730";
-    ctx.font = `14px ${font}`;
+    ctx.font = `${Math.round(14 * kf)}px ${font}`;
     ctx.beginPath();
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
@@ -760,7 +766,7 @@ class Plane {
       ctx.fillText(fmtTick(t, step), L - 8, y);
     }
     ctx.stroke();
-    ctx.font = `italic 600 16px ${font}`;
+    ctx.font = `italic 600 ${Math.round(16 * kf)}px ${font}`;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
     ctx.fillText("z\u2081", L + w / 2, S - 4);
@@ -773,6 +779,7 @@ class Plane {
   }
 
   drawOverlay(shown) {
+    const k = this.strokeScale(), kf = this.fontScale(); // projector mode: thicker, larger
     const ctx = this.over.getContext("2d");
     const S = this.size, w = this.plotW(), L = MARGIN.left, T = MARGIN.top;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
@@ -788,14 +795,14 @@ class Plane {
       if (this.logvar) {
         const unit = w / (this.view.x[1] - this.view.x[0]);
         ctx.strokeStyle = PALETTE[this.labels[i]];
-        ctx.lineWidth = 2;
+        ctx.lineWidth = (2) * k;
         ctx.beginPath();
         ctx.ellipse(x, y, Math.exp(0.5 * this.logvar[2 * i]) * unit, Math.exp(0.5 * this.logvar[2 * i + 1]) * unit,
                     0, 0, 2 * Math.PI);
         ctx.stroke();
       }
       ctx.strokeStyle = "#000000";
-      ctx.lineWidth = 2;
+      ctx.lineWidth = (2) * k;
       ctx.beginPath();
       ctx.arc(x, y, 5, 0, 2 * Math.PI);
       ctx.stroke();
@@ -807,7 +814,7 @@ class Plane {
       ctx.moveTo(x, y - 9); ctx.lineTo(x + 9, y); ctx.lineTo(x, y + 9); ctx.lineTo(x - 9, y); ctx.closePath();
       ctx.fillStyle = "#ffb000";
       ctx.fill();
-      ctx.lineWidth = 2;
+      ctx.lineWidth = (2) * k;
       ctx.strokeStyle = "#000000";
       ctx.stroke();
     }
@@ -817,7 +824,7 @@ class Plane {
       const linked = shown.source === "linked";
       for (const [color, width] of [["rgba(255,255,255,0.9)", 4], [linked ? "#6a3d9a" : "#000000", 1.5]]) {
         ctx.strokeStyle = color;
-        ctx.lineWidth = width;
+        ctx.lineWidth = (width) * k;
         ctx.setLineDash(linked && width < 3 ? [7, 5] : []);
         ctx.beginPath();
         ctx.moveTo(L, y); ctx.lineTo(L + w, y);

@@ -156,7 +156,8 @@ def payload_id(payload: bytes) -> str:
 def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict | None = None,
                   circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
-                  height: int = 440, digit_px: int = 224, heatmap: dict | None = None) -> bytes:
+                  height: int = 440, digit_px: int = 224, heatmap: dict | None = None,
+                  projector: bool = False) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -171,7 +172,8 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
     options = {"key": str(key), "payload_id": payload_id, "title": title, "view": v, "heatmap": _heatmap(heatmap),
                "circles": [_num(r, "circles") for r in circles],
                "extra_ellipses": ellipses, "overlay_points": _points_groups(overlay_points), "pinned_z": pinned,
-               "link_group": link_group, "height": int(height), "digit_px": int(digit_px)}
+               "link_group": link_group, "height": int(height), "digit_px": int(digit_px),
+               "projector": bool(projector)}
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
     return pack({"kind": "plane_options", "options": options})
 
@@ -200,7 +202,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                  circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                  height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
-                 heatmap: dict | None = None) -> dict:
+                 heatmap: dict | None = None, projector: bool = False) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -212,6 +214,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     (a click moves it in the browser at once; a new value from Python moves it too). link_group: planes sharing it
     show the same z ("same z" link, a checkbox turns it off per plane). height: the plane's size in px (it shrinks
     to fit the column); digit_px: the decoded digit's size. on_pin: called when a click or Enter pins a z.
+    projector: thick strokes and large type (ui/projector.py's classroom mode).
 
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
@@ -219,7 +222,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     pid = payload_id(payload)
     options = plane_options(key=key, payload_id=pid, title=title, view=view, circles=circles,
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
-                            link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap)
+                            link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
+                            projector=projector)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
     # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.

@@ -9,7 +9,7 @@ from vae import latent
 from vae.checkpoint import Checkpoint
 
 from . import latent_plane as lp
-from . import maps, panels, resources
+from . import maps, panels, projector, resources
 from . import state as S
 from .plots import latent_scatter
 
@@ -77,14 +77,15 @@ def plane_for(ckpt: Checkpoint, labels: np.ndarray, map_kind: str = "none", seco
                 "server.")
         if ckpt.config.latent_dim == 2:
             mu, _ = resources.encoded(ckpt.name)
-            st.plotly_chart(latent_scatter(mu, labels, title), key=f"static_{key}", width="stretch")
+            st.plotly_chart(projector.figure(latent_scatter(mu, labels, title)), key=f"static_{key}", width="stretch")
         return
     ellipses, points = _overlays(ckpt)
     view = lp.default_view(payload.codes)
     heatmap = maps.plane_map(ckpt.name, map_kind, view)
     lp.latent_plane(key=key, payload=payload.payload, title=title, view=view, extra_ellipses=ellipses,
                     overlay_points=points, pinned_z=st.session_state[S.PINNED_Z], heatmap=heatmap,
-                    link_group=LINK_GROUP if st.session_state[S.LINKED] else None)
+                    link_group=LINK_GROUP if st.session_state[S.LINKED] else None, projector=projector.is_on(),
+                    digit_px=260 if projector.is_on() else 224)
     if heatmap is not None:
         what = ("judge's max class probability, 0.1 (dark) to 1 (bright)" if map_kind == "completeness"
                 else f"Jacobian norm, 0 (dark) to {heatmap['vmax']:.1f} (bright, 99th percentile)")

@@ -28,7 +28,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stAppViewContainer"], [data-testid="stSidebar"] { color: #000000; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5;
   color: #000000; }
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #111111; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: 1.1rem !important;
+  color: #111111 !important; }
 h1 { font-size: 3.2rem !important; font-weight: 800 !important; }
 h2, h3 { font-size: 2.2rem !important; font-weight: 800 !important; }
 [data-testid="stWidgetLabel"] p, label p { font-size: 1.25rem !important; font-weight: 700 !important;
@@ -42,7 +43,7 @@ input { font-size: 1.25rem !important; color: #000000 !important; }
 [data-testid="stSliderThumbValue"], [data-testid="stSliderTickBarMin"], [data-testid="stSliderTickBarMax"] {
   font-size: 1.2rem !important; font-weight: 700; color: #000000 !important; }
 [role="slider"] { width: 1.6rem !important; height: 1.6rem !important; }
-[data-testid="stImageCaption"], [data-testid="stCaptionContainer"] { font-size: 1.15rem !important; color: #000; }
+[data-testid="stImageCaption"] { font-size: 1.15rem !important; color: #000000 !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; outline: 3px solid #000000; }
 [data-testid="stSidebarNav"] span { font-size: 1.3rem !important; font-weight: 700; color: #000000; }
 [data-testid="stAlert"] p { font-size: 1.25rem !important; font-weight: 600; }
