@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from playwright.sync_api import sync_playwright
@@ -29,6 +30,21 @@ def _save(page, locator, name: str) -> None:
     path = DOCS / name
     (locator.screenshot if locator is not None else page.screenshot)(path=str(path))
     print(f"wrote {path.relative_to(REPO_ROOT)}")
+
+
+def _draw_three(page) -> None:
+    """Draw a "3" on the draw page's canvas with the mouse, in one stroke: two arcs."""
+    r = page.evaluate("() => window.__drawCanvas['draw_canvas'].rect()")
+    upper = [(0.47 + 0.17 * math.cos(a), 0.31 + 0.16 * math.sin(a))
+             for a in (math.radians(-160 + 250 * i / 29) for i in range(30))]
+    lower = [(0.47 + 0.19 * math.cos(a), 0.66 + 0.19 * math.sin(a))
+             for a in (math.radians(-90 + 245 * i / 29) for i in range(30))]
+    points = [(r["left"] + x * r["width"], r["top"] + y * r["height"]) for x, y in upper + lower]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
 
 
 def main() -> int:
@@ -72,6 +88,38 @@ def main() -> int:
                 page.get_by_role("tab", name=tab).click()
                 _settle(page, 2500)
                 _save(page, page.locator('[data-testid="stTabs"]'), name)
+
+            page.set_viewport_size({"width": 1500, "height": 2150})
+            page.goto(f"{url}/draw")
+            page.wait_for_function("() => window.__drawCanvas && window.__drawCanvas['draw_canvas']", timeout=90_000)
+            _settle(page)
+            _draw_three(page)
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=90_000)
+            _settle(page, 2500)
+            _save(page, None, "draw.png")
+
+            page.set_viewport_size({"width": 1500, "height": 1900})
+            page.goto(f"{url}/train")
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_role("link", name="Explore your models").wait_for(timeout=240_000)
+            _settle(page, 2500)
+            page.locator("h1").first.scroll_into_view_if_needed()
+            _save(page, None, "train.png")
+
+            page.set_viewport_size({"width": 1500, "height": 1500})
+            page.get_by_role("link", name="Explorer").first.click()  # same session: projector mode stays
+            page.wait_for_function(READY, timeout=90_000)
+            page.get_by_text("Projector mode").click()
+            page.wait_for_function("() => getComputedStyle(document.querySelector('h1')).fontWeight === '800'",
+                                   timeout=60_000)
+            _settle(page, 2500)
+            page.get_by_text("Show the models you trained on the Train live page").click()  # back to the shipped
+            _settle(page, 2500)
+            page.locator("h1").first.scroll_into_view_if_needed()
+            x, y = _plane_pixel(page, "plane_vae-z2", (1.1, 1.6))
+            page.mouse.move(x, y)
+            page.wait_for_timeout(400)
+            _save(page, None, "projector.png")
             browser.close()
     finally:
         stop_app(proc)

@@ -57,3 +57,18 @@ def test_the_sidebar_toggle_injects_the_style_sheet_on_every_page():
     assert not at.exception and len(styles()) == 1, "the mode follows the session to another page"
     at.sidebar.toggle(key="projector").set_value(False).run()
     assert styles() == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value, on", [("1", True), ("on", True), ("0", False), ("banana", False)])
+def test_a_link_opens_with_projector_mode_and_the_url_follows_the_switch(value, on):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["projector"] = value
+    at.run()
+    assert not at.exception and at.sidebar.toggle(key="projector").value is on
+    warnings = [w.value for w in at.warning if "projector=" in w.value]
+    assert warnings == (["Ignored the link's projector='banana': it takes 1 (on) or 0 (off). Use the sidebar switch."]
+                        if value == "banana" else [])
+    assert at.query_params.get("projector") == ("1" if on else None)
+    at.sidebar.toggle(key="projector").set_value(not on).run()
+    assert at.query_params.get("projector") == (None if on else "1")

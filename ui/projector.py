@@ -55,10 +55,28 @@ def is_on() -> bool:
     return bool(st.session_state.get(S.PROJECTOR, False))
 
 
+PARAM = "projector"  # ?projector=1 in a link opens the page with the mode on
+_URL_READ = "_projector_url_read"
+_ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
+
+
 def toggle() -> None:
-    """The sidebar switch (app.py draws it on every page)."""
+    """The sidebar switch (app.py draws it on every page). A link's ?projector=1 (or 0) sets it when a session
+    opens; afterwards the switch rules, and the URL follows it, so a copied link keeps the mode."""
+    if not st.session_state.get(_URL_READ):
+        st.session_state[_URL_READ] = True
+        value = str(st.query_params.get(PARAM, "")).strip().lower()
+        if value in _ON or value in _OFF:
+            st.session_state[S.PROJECTOR] = value in _ON
+        elif value:
+            st.warning(f"Ignored the link's projector={value[:20]!r}: it takes 1 (on) or 0 (off). Use the sidebar "
+                       "switch.")
     st.sidebar.toggle("Projector mode", key=S.PROJECTOR,
                       help="Large type, thick strokes and high contrast, readable from the back of a classroom")
+    if is_on() and st.query_params.get(PARAM) != "1":
+        st.query_params[PARAM] = "1"
+    elif not is_on() and PARAM in st.query_params:
+        del st.query_params[PARAM]
 
 
 def apply() -> None:
