@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import disentangle as D
-from ui import resources, runtime
+from ui import resources, runtime, share
 from ui import state as S
 
 st.set_page_config(page_title="Disentanglement \u00b7 Latent Explorer", page_icon="\u2728", layout="wide")
@@ -38,6 +38,9 @@ if not infos:
 data = resources.mnist()
 if data is None:
     st.stop()
+share.sync(share.DISENTANGLEMENT, share.Offer(
+    tuple(v.name for v in infos), D.default_model(infos), n_digits=len(data.y_test),
+    latent_dims={v.name: v.latent_dim for v in infos}, default_compare=tuple(D.default_comparison(infos))))
 
 top = st.columns([2, 3], vertical_alignment="bottom")
 with top[0]:
@@ -66,3 +69,8 @@ if stats is not None:
 st.divider()
 st.subheader("Compare \u03b2 side by side")
 D.comparison(infos, center)
+
+if stats is not None:  # what the page picked for this model: left out of the link
+    share.update(top_dims={info.name: int(stats.order[0])}, n_active={info.name: stats.n_active})
+else:
+    share.update()

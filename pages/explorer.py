@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import maps, panels, resources, runtime
+from ui import maps, panels, resources, runtime, share, training
 from ui import state as S
 from ui.planes import new_click, plane_for
 from vae.latent import check_z
@@ -31,10 +31,17 @@ st.markdown(
 
 data = resources.mnist()
 family = [name for name in FAMILY if resources.load_model(name).checkpoint is not None] or ["vae-z2"]
+share.sync(share.EXPLORER, share.Offer(  # a link's model must be one this page offers now
+    tuple(family), "vae-z2" if "vae-z2" in family else family[-1],
+    n_digits=0 if data is None else len(data.y_test), z_limit=Z_LIMIT))
 if st.session_state[S.FAMILY_MODEL] not in family:
     st.session_state[S.FAMILY_MODEL] = "vae-z2" if "vae-z2" in family else family[-1]
 right = st.session_state[S.FAMILY_MODEL]
-loaded = {name: resources.load_model(name) for name in dict.fromkeys((AE_NAME, right))}
+left = AE_NAME
+mine = training.session_models()  # models trained on the Train live page in this session
+if mine and st.session_state[S.USE_SESSION_MODELS]:
+    left, right = mine.get("ae", AE_NAME), mine.get("vae", right)
+loaded = {name: resources.load_model(name) for name in dict.fromkeys((left, right))}
 for name, result in loaded.items():
     if result.error:
         st.error(f"Cannot load {name}: {result.error}")
@@ -59,7 +66,7 @@ def _pin_from_inputs() -> None:
 
 
 # (model, second) per plane: the scrubber on the AE shows it on both sides, under two keys
-sides = [(models[0], False), (models[0], True)] if right == AE_NAME else [(m, False) for m in models]
+sides = [(models[0], False), (models[0], True)] if right == left else [(m, False) for m in models]
 
 top = st.columns([2, 3])
 top[0].toggle("Same z in both models", key=S.LINKED,
@@ -68,7 +75,13 @@ top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_fun
              help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
 if st.session_state[S.MAP_KIND] == "completeness" and maps.judge_error():
     st.info(f"No completeness map: {maps.judge_error()}.")
-if len(family) > 1:
+if mine:
+    top[1].toggle("Show the models you trained on the Train live page", key=S.USE_SESSION_MODELS,
+                  help="Off: the shipped ae-z2 and the β scrubber's model. Yours stay for this session only.")
+    if st.session_state[S.USE_SESSION_MODELS]:
+        top[1].caption(" · ".join(training.session_label(n) for n in dict.fromkeys((left, right))
+                                       if n.startswith("session-")))
+if len(family) > 1 and not (mine and st.session_state[S.USE_SESSION_MODELS] and "vae" in mine):
     top[1].select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term",
                          family, key=S.FAMILY_MODEL, format_func=FAMILY.get,
                          help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the "
@@ -76,6 +89,7 @@ if len(family) > 1:
 
 
 @st.fragment
+@share.syncing
 def live_section() -> None:
     """Planes, keyboard path, pinned z and selected digit: a click reruns only this part of the page."""
     for ckpt, second in sides:  # clicks since the last run: applied before anything is drawn
@@ -119,3 +133,5 @@ with interp_tab:
     panels.interpolation_panel(models)
 with samples_tab:
     panels.samples_panel(models)
+
+share.update()  # the URL and the share box follow this run's state

@@ -1,4 +1,4 @@
-"""Train live: an AE and a VAE trained in the background for this session, their latent spaces forming epoch by epoch."""
+"""Train live: an AE and a VAE trained in the background for this session, their latent spaces forming by epoch."""
 
 from __future__ import annotations
 

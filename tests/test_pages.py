@@ -110,6 +110,7 @@ def test_a_decoder_the_browser_cannot_run_gets_a_static_plane_and_a_note(tmp_pat
     from vae.models import build_model
 
     shutil.copytree(CHECKPOINT_DIR / "ae-z2", tmp_path / "ae-z2")
+    shutil.copytree(CHECKPOINT_DIR / "gaussian-pixels", tmp_path / "gaussian-pixels")  # else a note says it is missing
     manifest = {k: v for k, v in read_manifest(CHECKPOINT_DIR / "vae-z2").items()
                 if k not in ("format_version", "name", "model", "weights_sha256")}
     torch.manual_seed(0)

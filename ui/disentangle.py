@@ -23,7 +23,7 @@ from vae import checkpoint as ckpt_mod
 from vae import latent
 from vae.metrics import ACTIVE_UNIT_THRESHOLD, active_units, kl_per_dimension
 
-from . import resources
+from . import export, projector, resources
 from . import state as S
 from .images import png_bytes, to_uint8, upscale
 
@@ -249,7 +249,7 @@ def traversal_png(images: np.ndarray, row_labels: Sequence[str], values: Sequenc
 
 def sweep_order(n: int) -> list[int]:
     """Frame order of a there-and-back sweep over n values: 0..n-1 then n-2..1 (no repeated ends): 2n - 2 frames."""
-    return list(range(n)) + list(range(n - 2, 0, -1))
+    return export.bounce_order(n)
 
 
 def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10, frame_ms: int = 80,
@@ -265,7 +265,7 @@ def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10,
     side = 28 * factor
     strip = max(8, 2 * factor)
     frames = []
-    for k in sweep_order(n):
+    for k in range(n):
         frame = Image.new("L", (side, side + strip), 0)
         frame.paste(Image.fromarray(to_uint8(upscale(images[k], factor)), mode="L"), (0, 0))
         draw = ImageDraw.Draw(frame)
@@ -274,10 +274,7 @@ def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10,
         x = 2 + (float(values[k]) + limit) / (2 * limit) * (side - 5)
         draw.rectangle([x - strip // 3, side + 1, x + strip // 3, side + strip - 2], fill=255)
         frames.append(frame)
-    buf = io.BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0,
-                   optimize=False, disposal=1)
-    return buf.getvalue()
+    return export.gif_bytes(frames, frame_ms=frame_ms, bounce=True, hold_ms=None)  # there and back: sweep_order(n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -348,6 +345,11 @@ def center_text(index: int | None) -> str:
     return "z = 0 (the prior's mean)" if index is None else f"\u03bc(x) of test digit #{index}"
 
 
+def center_part(index: int | None) -> str:
+    """The traversal's centre in a file name."""
+    return "prior-mean" if index is None else f"digit-{index}"
+
+
 def kl_chart(info: VaeInfo, stats: PosteriorStats) -> int:
     """The clickable KL chart and its keyboard fallback; returns the dimension to show up close.
 
@@ -362,8 +364,8 @@ def kl_chart(info: VaeInfo, stats: PosteriorStats) -> int:
         if dim is not None:
             st.session_state[S.DIS_DIM] = dim
 
-    st.plotly_chart(fig, key=chart_key, on_select=on_bar_click, selection_mode="points", width="stretch",
-                    config={"displaylogo": False, "displayModeBar": False})
+    st.plotly_chart(projector.figure(fig), key=chart_key, on_select=on_bar_click, selection_mode="points",
+                    width="stretch", config={"displaylogo": False, "displayModeBar": False})
     st.caption(f"Mean over the 10,000 test digits of KL(q(z\u2c7c|x) \u2016 N(0, 1)), largest first. "
                f"Sum: {stats.total_kl:.2f} nats = the model's average KL; {stats.n_active} of {len(stats.kl)} "
                "dimensions active. **Click a bar** to see that dimension's traversal up close.")
@@ -386,7 +388,8 @@ def closeup_gif(info: VaeInfo, stats: PosteriorStats, dim: int, index: int | Non
                 f"{'active' if stats.active[dim] else 'inactive'}")
     gif = gif_bytes(info.name, index, dim)
     st.image(gif, caption=f"z{dim} swept \u22123 \u2192 +3 \u2192 \u22123 around {center_text(index)}")
-    st.download_button("Download this sweep as GIF", gif, file_name=f"{info.name}-z{dim}-traversal.gif",
+    st.download_button("Download this sweep as GIF", gif,
+                       file_name=export.file_name(info.name, f"z{dim}", "traversal", center_part(index), ext="gif"),
                        mime="image/gif", key="dis_download_gif", on_click="ignore", icon=":material/download:",
                        help=f"{2 * GIF_STEPS - 2} frames: {GIF_STEPS} values from \u22123 to +3 and back, looping")
 
@@ -395,8 +398,11 @@ def closeup_row(info: VaeInfo, stats: PosteriorStats, dim: int, index: int | Non
     """The chosen dimension's traversal as one large row."""
     values = sweep_values(n_cols)
     images = traversal(info.name, index, [dim], values)
-    st.image(traversal_png(images, [f"z{dim}"], values, factor=grid_factor(n_cols, 1100)), output_format="PNG",
-             caption=f"z{dim} from \u22123 to +3 around {center_text(index)}")
+    png = traversal_png(images, [f"z{dim}"], values, factor=grid_factor(n_cols, 1100))
+    st.image(png, output_format="PNG", caption=f"z{dim} from \u22123 to +3 around {center_text(index)}")
+    st.download_button("Download this row as PNG", png, file_name=export.file_name(
+        info.name, f"z{dim}", "traversal-row", center_part(index), f"{n_cols}-cols", ext="png"), mime="image/png",
+        key="dis_download_row", on_click="ignore", icon=":material/download:")
 
 
 def traversal_grid(info: VaeInfo, stats: PosteriorStats, index: int | None, n_cols: int) -> None:
@@ -422,8 +428,9 @@ def traversal_grid(info: VaeInfo, stats: PosteriorStats, index: int | None, n_co
     st.image(png, output_format="PNG",
              caption=f"{info.name}: rows z\u2c7c by decreasing KL ({len(dims)} of {d}), {n_cols} columns from "
                      f"\u22123 to +3, around {center_text(index)}")
-    st.download_button("Download the grid as PNG", png, file_name=f"{info.name}-traversal.png", mime="image/png",
-                       key="dis_download_png", on_click="ignore", icon=":material/download:")
+    st.download_button("Download the grid as PNG", png, mime="image/png", file_name=export.file_name(
+        info.name, "traversal-grid", center_part(index), f"{n_cols}-cols", f"{len(dims)}-dims", ext="png"),
+        key="dis_download_png", on_click="ignore", icon=":material/download:")
 
 
 def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
@@ -447,6 +454,7 @@ def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
     stats = {n: posterior_stats(n) for n, r in loaded.items() if r.error is None}
     y_max = 1.08 * max((float(s.kl.max()) for s in stats.values()), default=0.0) or None
     values = sweep_values(7 if len(names) == 2 else 5)  # narrow columns for three models: fewer, larger digits
+    pngs = {}
     for col, n in zip(st.columns(len(names), gap="medium"), names):
         with col:
             info = by_name[n]
@@ -458,10 +466,35 @@ def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
             fig, _ = kl_figure(s, f"\u03b2 = {info.beta:g}: \u03a3 KL {s.total_kl:.1f} nats, "
                                   f"{s.n_active}/{info.latent_dim} active", height=300, y_max=y_max)
             fig.update_layout(showlegend=False, title_font_size=16)
-            st.plotly_chart(fig, key=f"dis_cmp_kl_{n}", width="stretch",
+            st.plotly_chart(projector.figure(fig), key=f"dis_cmp_kl_{n}", width="stretch",
                             config={"displaylogo": False, "displayModeBar": False})
             dims = [int(j) for j in s.order[:n_rows]]
             images = traversal(n, index, dims, values)
             png = traversal_png(images, [f"z{j} {s.kl[j]:.1f}" for j in dims], values, factor=2)
+            pngs[f"beta = {info.beta:g}  ({n})"] = png  # ASCII: PIL's default font has no \u03b2
             st.image(png, output_format="PNG", width="stretch",
                      caption=f"{n}: top {len(dims)} dimensions by KL around {center_text(index)}")
+            st.download_button("Download PNG", png, mime="image/png", file_name=export.file_name(
+                n, "top-dims-traversal", center_part(index), f"{len(dims)}-rows", ext="png"),
+                key=f"dis_download_cmp_{n}", on_click="ignore", icon=":material/download:")
+    if len(pngs) >= 2:
+        export.download("Download the comparison as one PNG", lambda: side_by_side_png(pngs),
+                        export.file_name("beta-comparison", *names, center_part(index), f"{n_rows}-rows", ext="png"),
+                        export.PNG, key="dis_download_cmp_all",
+                        help="The traversals above side by side, each under its \u03b2: one picture for a slide")
+
+
+def side_by_side_png(pngs: Mapping[str, bytes], gap: int = 32) -> bytes:
+    """PNG images side by side on white, each under its title (the \u03b2 comparison as one picture)."""
+    images = [Image.open(io.BytesIO(b)).convert("L") for b in pngs.values()]
+    font = _font(max(16, images[0].height // 12 if images else 16))
+    head = font.size + 16
+    canvas = Image.new("L", (sum(im.width for im in images) + gap * (len(images) - 1),
+                             head + max(im.height for im in images)), 255)
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for title, im in zip(pngs, images):
+        draw.text((x + im.width // 2, head // 2), title, fill=0, font=font, anchor="mm")
+        canvas.paste(im, (x, head))
+        x += im.width + gap
+    return export.image_png(canvas)

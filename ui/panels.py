@@ -9,10 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae import latent
-from vae.checkpoint import Checkpoint
+from vae import gaussian, latent
+from vae.checkpoint import SESSION_PREFIX, Checkpoint, resolve
 
-from . import resources
+from . import export, projector, resources, share
 from . import state as S
 from .images import png_bytes, tile
 
@@ -20,6 +20,12 @@ MODEL_LABEL = {"ae": "AE", "vae": "VAE"}
 
 
 def label(ckpt: Checkpoint) -> str:
+    """"VAE (vae-z2)"; a model trained on the Train live page: "your VAE (β 1, 10,000 images, 10 epochs)"."""
+    if ckpt.name.startswith(SESSION_PREFIX):
+        training = ckpt.manifest.get("training", {})
+        beta = f"β {training.get('beta', 1):g}, " if ckpt.config.kind == "vae" else ""
+        return (f"your {MODEL_LABEL[ckpt.config.kind]} ({beta}{training.get('train_subset', 0):,} images, "
+                f"{training.get('epochs', 0)} epochs)")
     return f"{MODEL_LABEL[ckpt.config.kind]} ({ckpt.name})"
 
 
@@ -54,6 +60,9 @@ def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
             a, b, c = st.columns([1.2, 2.6, 1.2])
             with a:
                 digit(image, "decoded here (server)", 5)
+                export.download_png("Digit (PNG)", image, export.file_name(
+                    ckpt.name, "decoded", "z1", float(z[0]), "z2", float(z[1]), ext="png"),
+                    key=f"export_pinned_{ckpt.name}", factor=export.DIGIT_FACTOR)
             with b:
                 st.image(png_bytes(tile(data.x_test[near] / 255.0, 5, pad=2), 3), output_format="PNG",
                          caption="5 nearest test codes: " + ", ".join(
@@ -73,6 +82,7 @@ def selected_panel(models: list[Checkpoint], index: int) -> None:
                      help="Draw new \u03b5 ~ N(0, I) for z = \u03bc + \u03c3\u00b7\u03b5"):
             st.session_state[S.EPS_SEED] += 1
             st.session_state[S.SHOW_EPS] = True
+        _download_reconstructions(models, index)
     for col, ckpt in zip(cols[1:], models):
         mu, logvar = resources.encoded(ckpt.name)
         with col:
@@ -84,9 +94,28 @@ def selected_panel(models: list[Checkpoint], index: int) -> None:
             st.markdown(f"**{label(ckpt)}**: q(z|x) = N(\u03bc = ({mu[index, 0]:.2f}, {mu[index, 1]:.2f}), "
                         f"\u03c3 = ({sigma[0]:.3f}, {sigma[1]:.3f})); ellipses on the plane at 1\u03c3 and 2\u03c3.")
             if st.session_state[S.SHOW_EPS]:
-                draws = latent.posterior_samples(mu[index], logvar[index], 8, st.session_state[S.EPS_SEED])
-                st.image(png_bytes(tile(latent.decode(ckpt.model, draws), 8), 3), output_format="PNG",
+                seed = st.session_state[S.EPS_SEED]
+                draws = latent.posterior_samples(mu[index], logvar[index], 8, seed)
+                mosaic = tile(latent.decode(ckpt.model, draws), 8)
+                st.image(png_bytes(mosaic, 3), output_format="PNG",
                          caption="decoded draws z = \u03bc + \u03c3\u00b7\u03b5: one input, many codes, similar digits")
+                export.download_png("Draws (PNG)", mosaic, export.file_name(
+                    ckpt.name, f"digit-{index}", "posterior-draws", f"seed-{seed}", ext="png"),
+                    key=f"export_draws_{ckpt.name}")
+
+
+def _download_reconstructions(models: list[Checkpoint], index: int) -> None:
+    """The selected digit beside each model's reconstruction decode(mu(x)), labelled, as one PNG."""
+    data = resources.mnist()
+    row = [data.x_test[index] / 255.0] + [
+        latent.decode(c.model, resources.encoded(c.name)[0][index:index + 1])[0] for c in models]
+    names = ["input"] + [c.name for c in models]
+    title = f"test digit #{index} (a {data.y_test[index]}) and its reconstructions"
+    export.download("Digit + reconstructions (PNG)",
+                    lambda: export.image_png(export.labelled_row(row, names, 8, title=title)),
+                    export.file_name(f"digit-{index}", "reconstructions", *(c.name for c in models), ext="png"),
+                    export.PNG, key="export_reconstructions",
+                    help="The test digit and decode(\u03bc(x)) of each model, labelled, for a slide")
 
 
 def eps_draws(ckpt: Checkpoint, index: int, n: int = 40) -> np.ndarray | None:
@@ -100,6 +129,7 @@ def eps_draws(ckpt: Checkpoint, index: int, n: int = 40) -> np.ndarray | None:
 # --- manifold grid ----------------------------------------------------------------------------------------------
 
 @st.fragment
+@share.syncing
 def grid_panel(models: list[Checkpoint]) -> None:
     c1, c2, c3 = st.columns(3)
     n = c1.slider("Grid size N (N x N digits)", 2, latent.MAX_GRID, key=S.GRID_N)
@@ -113,22 +143,31 @@ def grid_panel(models: list[Checkpoint]) -> None:
     for col, ckpt in zip(cols, models):
         with col:
             codes = latent.grid_codes(n, extent, spacing)
-            st.image(png_bytes(tile(latent.decode(ckpt.model, codes), n, pad=0), max(1, 420 // (28 * n)) or 1),
+            mosaic = tile(latent.decode(ckpt.model, codes), n, pad=0)
+            st.image(png_bytes(mosaic, max(1, 420 // (28 * n)) or 1),
                      caption=f"{label(ckpt)} over z in \u00b1{extent:g} (prior scale)", output_format="PNG",
                      width="stretch")
+            export.download_png("Grid (PNG)", mosaic, export.file_name(
+                ckpt.name, "grid", f"{n}x{n}", "extent", float(extent), spacing, ext="png"),
+                key=f"export_grid_{ckpt.name}")
             if ckpt.config.kind == "ae":
                 g = fitted_gaussian(ckpt)
                 sd = np.sqrt(np.diag(g.cov))
                 codes = latent.grid_codes(n, extent, spacing, center=tuple(g.mean), scale=tuple(sd))
-                st.image(png_bytes(tile(latent.decode(ckpt.model, codes), n, pad=0), max(1, 420 // (28 * n))),
+                mosaic = tile(latent.decode(ckpt.model, codes), n, pad=0)
+                st.image(png_bytes(mosaic, max(1, 420 // (28 * n))),
                          caption=f"{label(ckpt)} over its own codes: centre ({g.mean[0]:.1f}, {g.mean[1]:.1f}), "
                                  f"\u00b1{extent:g} of their standard deviations ({sd[0]:.1f}, {sd[1]:.1f})",
                          output_format="PNG", width="stretch")
+                export.download_png("Grid over its codes (PNG)", mosaic, export.file_name(
+                    ckpt.name, "grid-own-codes", f"{n}x{n}", "extent", float(extent), spacing, ext="png"),
+                    key=f"export_grid_own_{ckpt.name}")
 
 
 # --- interpolation ----------------------------------------------------------------------------------------------
 
 @st.fragment
+@share.syncing
 def interpolation_panel(models: list[Checkpoint]) -> None:
     data = resources.mnist()
     c1, c2, c3, c4 = st.columns(4)
@@ -142,14 +181,30 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
     b1, b2, _ = st.columns([1, 1, 4])
     b1.button("Selected digit \u2192 start", key="sel_to_start", on_click=_from_selected, args=(S.INTERP_START,))
     b2.button("Selected digit \u2192 end", key="sel_to_end", on_click=_from_selected, args=(S.INTERP_END,))
-    changes = {}
+    changes, films = {}, {}
+    setting = (f"{start}-to-{end}", f"{steps}-steps", kind)
     for ckpt in models:
         mu, _ = resources.encoded(ckpt.name)
         path = latent.interpolate(mu[start], mu[end], steps, kind)
         images = latent.decode(ckpt.model, path)
         changes[label(ckpt)] = latent.step_changes(images)
+        films[ckpt.name] = images
         st.markdown(f"**{label(ckpt)}**")
-        st.image(png_bytes(tile(images, steps, pad=1), 2 if steps > 24 else 3), output_format="PNG")
+        strip = tile(images, steps, pad=1)
+        st.image(png_bytes(strip, 2 if steps > 24 else 3), output_format="PNG")
+        export.download_png("Film strip (PNG)", strip,
+                            export.file_name(ckpt.name, "interpolation", *setting, ext="png"),
+                            key=f"export_strip_{ckpt.name}")
+    # ASCII "->": the font drawn into the picture (PIL's default) has no arrow
+    title = f"#{start} (a {data.y_test[start]}) -> #{end} (a {data.y_test[end]}), {kind}, {steps} steps"
+    export.download(
+        "Animated GIF, models side by side",
+        lambda: export.gif_bytes(export.interpolation_frames(list(films.values()), list(films), 8, title=title),
+                                 frame_ms=max(40, min(150, 1500 // steps))),
+        export.file_name("interpolation", *setting, "_vs_".join(films), ext="gif"), export.GIF,
+        key="export_interp_gif",
+        help="Both models morph in step, there and back, looping: one file for a slide, so the AE's jumps and the "
+             "VAE's smooth path play side by side. The ends are held a little longer.")
     fig = go.Figure()
     for (name, ch), color in zip(changes.items(), ("#CC6677", "#332288")):
         fig.add_trace(go.Scatter(x=np.arange(1, steps), y=ch, mode="lines+markers", name=name,
@@ -159,7 +214,7 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
                       xaxis_title="step", yaxis_title="RMS change", font=dict(size=14))
     fig.update_xaxes(gridcolor="#e6e6e6")
     fig.update_yaxes(gridcolor="#e6e6e6", rangemode="tozero")
-    st.plotly_chart(fig, key="interp_changes", width="stretch")
+    st.plotly_chart(projector.figure(fig), key="interp_changes", width="stretch")
 
 
 def _from_selected(key: str) -> None:
@@ -174,6 +229,7 @@ def _from_selected(key: str) -> None:
 # --- prior samples ----------------------------------------------------------------------------------------------
 
 @st.fragment
+@share.syncing
 def samples_panel(models: list[Checkpoint]) -> None:
     c1, c2 = st.columns([3, 1])
     m = c1.slider("Samples M", 1, 100, key=S.SAMPLES_M)
@@ -183,14 +239,51 @@ def samples_panel(models: list[Checkpoint]) -> None:
     st.caption(f"The same M draws \u03b5 ~ N(0, I) (seed {seed}) go through every decoder. A VAE was trained so that "
                "N(0, I) is where its codes live; a plain AE was not, so it also gets the fairer prior: a Gaussian "
                "fitted to its own codes, z = mean + L\u00b7\u03b5 with L the Cholesky factor of their covariance.")
-    cols = st.columns(len(models), gap="large")
+    cols = st.columns(len(models) + 1, gap="large")  # the last column: the Gaussian on pixels
     per_row = 10 if m >= 10 else m
     for col, ckpt in zip(cols, models):
         with col:
             z = latent.sample_codes(m, ckpt.config.latent_dim, seed)
-            st.image(png_bytes(tile(latent.decode(ckpt.model, z), per_row), 2), output_format="PNG",
-                     caption=f"{label(ckpt)}: z ~ N(0, I)", width="stretch")
+            mosaic = tile(latent.decode(ckpt.model, z), per_row)
+            st.image(png_bytes(mosaic, 2), output_format="PNG", caption=f"{label(ckpt)}: z ~ N(0, I)",
+                     width="stretch")
+            export.download_png("Samples (PNG)", mosaic, export.file_name(
+                ckpt.name, "prior-samples", f"M-{m}", f"seed-{seed}", ext="png"), key=f"export_samples_{ckpt.name}")
             if ckpt.config.kind == "ae":
                 z = latent.sample_codes(m, ckpt.config.latent_dim, seed, fitted_gaussian(ckpt))
-                st.image(png_bytes(tile(latent.decode(ckpt.model, z), per_row), 2), output_format="PNG",
+                mosaic = tile(latent.decode(ckpt.model, z), per_row)
+                st.image(png_bytes(mosaic, 2), output_format="PNG",
                          caption=f"{label(ckpt)}: z ~ Gaussian fitted to its codes", width="stretch")
+                export.download_png("Samples (PNG)", mosaic, export.file_name(
+                    ckpt.name, "fitted-gaussian-samples", f"M-{m}", f"seed-{seed}", ext="png"),
+                    key=f"export_samples_fit_{ckpt.name}")
+    with cols[-1]:
+        gaussian_samples(m, seed, per_row)
+
+
+GAUSSIAN_NAME = "gaussian-pixels"
+
+
+def gaussian_samples(m: int, seed: int, per_row: int) -> None:
+    """The baseline beside the decoders: M samples x = L z + mu of one Gaussian fitted to the 784 training pixels,
+    drawn with the same seed, clipped to [0, 1], with a PNG download (ui.export, like the models' samples)."""
+    loaded = resources.load_model(GAUSSIAN_NAME)
+    if loaded.checkpoint is None:
+        if not resolve(GAUSSIAN_NAME).is_dir():
+            st.info(f"No Gaussian baseline here: the checkpoint {GAUSSIAN_NAME} is missing; fit it with "
+                    "`python -m vae.gaussian` (a few seconds).")
+        else:
+            st.info(f"No Gaussian baseline: {loaded.error}")
+        return
+    mosaic = tile(gaussian.sample(loaded.checkpoint.model, m, seed), per_row)
+    st.image(png_bytes(mosaic, 2), output_format="PNG", width="stretch",
+             caption="Gaussian on pixels: x = L z + \u03bc, z ~ N(0, I\u2087\u2088\u2084), clipped to [0, 1]")
+    export.download_png("Samples (PNG)", mosaic, export.file_name(
+        GAUSSIAN_NAME, "samples", f"M-{m}", f"seed-{seed}", ext="png"), key=f"export_samples_{GAUSSIAN_NAME}")
+    manifest = loaded.checkpoint.manifest
+    confident, draws = manifest["test_metrics"].get("confident"), manifest["training"].get("judge_draws")
+    judged = (f" (the judge is sure of only {confident:.0%} of {draws:,})"
+              if isinstance(confident, float) and isinstance(draws, int) else "")
+    st.caption("Notice: these samples have the training digits' mean and every pixel-to-pixel correlation, yet they "
+               f"are smudges rather than digits{judged}: one Gaussian is a single bump around the average image, "
+               "while a decoder maps a small z onto the few shapes a digit can take.")

@@ -38,7 +38,8 @@ h2, h3 { font-size: 2.2rem !important; font-weight: 800 !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; font-weight: 700; }
 button, [data-baseweb="tab"] p { font-size: 1.2rem !important; font-weight: 700 !important; }
 button[kind] { border-width: 3px !important; border-color: #000000 !important; }
-[data-baseweb="input"], [data-baseweb="select"] > div { border-width: 3px !important; border-color: #000000 !important; }
+[data-baseweb="input"], [data-baseweb="select"] > div { border-width: 3px !important;
+  border-color: #000000 !important; }
 input { font-size: 1.25rem !important; color: #000000 !important; }
 [data-testid="stSliderThumbValue"], [data-testid="stSliderTickBarMin"], [data-testid="stSliderTickBarMax"] {
   font-size: 1.2rem !important; font-weight: 700; color: #000000 !important; }
