@@ -107,13 +107,12 @@ def main() -> int:
             _save(page, None, "train.png")
 
             page.set_viewport_size({"width": 1500, "height": 1500})
-            page.get_by_role("link", name="Explorer").first.click()  # same session: projector mode stays
+            page.get_by_role("link", name="Explorer").first.click()  # same session: the trained models are offered
+            page.get_by_text("Show the models you trained on the Train live page").click()  # back to the shipped
             page.wait_for_function(READY, timeout=90_000)
             page.get_by_text("Projector mode").click()
             page.wait_for_function("() => getComputedStyle(document.querySelector('h1')).fontWeight === '800'",
                                    timeout=60_000)
-            _settle(page, 2500)
-            page.get_by_text("Show the models you trained on the Train live page").click()  # back to the shipped
             _settle(page, 2500)
             page.locator("h1").first.scroll_into_view_if_needed()
             x, y = _plane_pixel(page, "plane_vae-z2", (1.1, 1.6))
