@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import canvas, projector, resources, runtime
+from ui import canvas, projector, resources, runtime, training
 from ui import state as S
 from ui.images import png_bytes, tile
 from ui.panels import label
@@ -117,10 +117,10 @@ def model_panel(ckpt: Checkpoint, digit: np.ndarray, judge, data) -> None:
                "; red: its posterior q(z|x) at 1\u03c3 (solid) and 2\u03c3 (dashed), tiny at this scale (see the "
                "close-up below)"))
     if logvar is None:
-        st.markdown(f"**{ckpt.name}**: z = ({mu[0]:.4f}, {mu[1]:.4f})")
+        st.markdown(f"**{label(ckpt)}**: z = ({mu[0]:.4f}, {mu[1]:.4f})")
     else:
         sigma = np.exp(0.5 * logvar)
-        st.markdown(f"**{ckpt.name}**: z = \u03bc = ({mu[0]:.4f}, {mu[1]:.4f}), "
+        st.markdown(f"**{label(ckpt)}**: z = \u03bc = ({mu[0]:.4f}, {mu[1]:.4f}), "
                     f"\u03c3 = ({sigma[0]:.3f}, {sigma[1]:.3f})")
     recon = latent.decode(ckpt.model, mu[None])[0]
     codes, _ = resources.encoded(ckpt.name)
@@ -165,13 +165,19 @@ with top[1]:
         st.markdown(f"Shown: **{choice.label}**{note}")
 
 data = resources.mnist()
-loaded = {name: resources.load_model(name) for name in (AE_NAME, VAE_NAME, JUDGE_NAME)}
+mine = training.session_models()  # models trained on the Train live page in this session
+use_mine = bool(mine) and st.session_state[S.USE_SESSION_MODELS]
+ae_name, vae_name = (mine.get("ae", AE_NAME), mine.get("vae", VAE_NAME)) if use_mine else (AE_NAME, VAE_NAME)
+loaded = {name: resources.load_model(name) for name in (ae_name, vae_name, JUDGE_NAME)}
 for name, result in loaded.items():
     if result.error:
         hint = " (train it with `python -m vae.judge --out checkpoints/judge`)" if name == JUDGE_NAME else ""
         st.error(f"Cannot load {name}: {result.error}{hint}")
 judge = loaded[JUDGE_NAME].checkpoint.model if loaded[JUDGE_NAME].checkpoint else None
-models = [loaded[n].checkpoint for n in (AE_NAME, VAE_NAME) if loaded[n].checkpoint is not None]
+models = [loaded[n].checkpoint for n in (ae_name, vae_name) if loaded[n].checkpoint is not None]
+if mine:
+    st.toggle("Use the models you trained on the Train live page", key=S.USE_SESSION_MODELS,
+              help="Off: the shipped ae-z2 and vae-z2. Yours stay for this session only.")
 
 with top[2]:
     if choice.digit is not None:

@@ -56,14 +56,14 @@ def canvas_points(page, shape: str, width: float = 0.24) -> list[tuple[float, fl
 def wait_for_new_result(page, before: str) -> str:
     """Wait until the VAE's line on the page differs from `before` and the app is idle; return the new line."""
     page.wait_for_function(
-        "(before) => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.startsWith('vae-z2: z'));"
+        "(before) => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.startsWith('VAE (vae-z2): z'));"
         " return e && e.innerText !== before; }", arg=before, timeout=60_000)
     page.wait_for_function(IDLE, timeout=60_000)
     return vae_line(page)
 
 
 def vae_line(page) -> str:
-    lines = [p.inner_text() for p in page.locator("p").filter(has_text="vae-z2: z").all()]
+    lines = [p.inner_text() for p in page.locator("p").filter(has_text="(vae-z2): z").all()]
     return lines[0] if lines else ""
 
 

@@ -55,7 +55,7 @@ def markdown(app: AppTest) -> list[str]:
 
 
 def shown_z(app: AppTest, name: str) -> np.ndarray:
-    text = next(m for m in markdown(app) if m.startswith(f"**{name}**: z = "))
+    text = next(m for m in markdown(app) if f"({name})**: z = " in m)  # "**VAE (vae-z2)**: z = ..."
     m = re.search(r"\((-?[\d.]+), (-?[\d.]+)\)", text)
     return np.array([float(m.group(1)), float(m.group(2))])
 
@@ -90,7 +90,7 @@ def test_a_drawing_shows_both_codes_reconstructions_and_the_judges_readings(at):
     for name in ("ae-z2", "vae-z2"):
         expected = encode_images(load_checkpoint(name).model, shown).mu[0]
         assert np.abs(shown_z(at, name) - expected).max() <= 6e-5, name
-    assert any(m.startswith("**vae-z2**: z = \u03bc = (") and "\u03c3 = (" in m for m in markdown(at))
+    assert any(m.startswith("**VAE (vae-z2)**: z = \u03bc = (") and "\u03c3 = (" in m for m in markdown(at))
 
 
 def test_an_empty_drawing_says_draw_a_digit_first(at):

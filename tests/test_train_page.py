@@ -17,7 +17,6 @@ APP = str(CHECKPOINT_DIR.parent / "app.py")  # through app.py's st.navigation, s
 @pytest.fixture(autouse=True)
 def scratch(tmp_path, monkeypatch):
     monkeypatch.setenv(ckpt_mod.SCRATCH_DIR_ENV, str(tmp_path / "scratch"))
-    monkeypatch.setenv(ckpt_mod.CHECKPOINT_DIR_ENV, str(tmp_path / "checkpoints"))
     return tmp_path
 
 
@@ -50,7 +49,7 @@ def test_the_page_offers_the_settings_and_waits_for_start():
     assert "About " in at.caption[0].value and "at most 2 trainings run on the server at once" in at.caption[0].value
 
 
-def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(scratch):
+def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(scratch, monkeypatch):
     at = _start(_page(), "both", 1000, 2)
     assert not at.exception
     job = at.session_state["train_job"]
@@ -70,6 +69,7 @@ def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(s
                                   f"KL {vae_row['test_kl']:.2f} nats") for c in at.caption)
     assert [t.label for t in at.text_input] == ["Checkpoint name for your AE", "Checkpoint name for your VAE"]
     assert at.text_input(key="train_save_name_vae").value == "my-vae-z2-beta1-1k-2ep"
+    monkeypatch.setenv(ckpt_mod.CHECKPOINT_DIR_ENV, str(scratch / "checkpoints"))  # saves go there
     at.text_input(key="train_save_name_vae").set_value("Bad Name!").run()
     at.button(key="train_save_vae").click().run()
     assert "Name the checkpoint with 1 to 63 lower-case letters" in at.error[0].value
@@ -79,6 +79,18 @@ def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(s
     assert at.success[-1].value.startswith("Saved your VAE as checkpoints/class-vae")
     assert ckpt_mod.available(scratch / "checkpoints") == ["class-vae"]
     assert not at.exception
+    monkeypatch.delenv(ckpt_mod.CHECKPOINT_DIR_ENV)  # the shipped checkpoints again
+
+    at.switch_page("pages/explorer.py").run()  # the session's models, on the other pages
+    assert not at.exception and at.toggle(key="use_session_models").value is True
+    planes = [c.proto.id for c in at.get("bidi_component")]
+    assert len(planes) == 2 and all(job.id in p for p in planes), planes
+    assert any("your VAE (β 1, 1,000 images, 2 epochs)" in m.value for m in at.markdown)
+    at.toggle(key="use_session_models").set_value(False).run()
+    assert not any(job.id in c.proto.id for c in at.get("bidi_component"))
+    at.switch_page("pages/draw.py").run()
+    assert not at.exception
+    assert at.toggle(key="use_session_models").label == "Use the models you trained on the Train live page"
 
 
 def test_cancel_keeps_the_curves_and_says_nothing_was_saved():
