@@ -101,6 +101,7 @@ def test_cancel_keeps_the_curves_and_says_nothing_was_saved():
         time.sleep(0.05)
     at.run()
     assert at.button(key="train_cancel").label == "Cancel training"
+    assert at.button(key="train_start").disabled, "a second start is refused while this one runs"
     at.button(key="train_cancel").click().run()
     _wait(job, 30)
     at.run()
