@@ -24,7 +24,7 @@ st.markdown(
     "Both see the same images in the same order; the VAE's loss adds \u03b2\u00b7KL(q(z|x) \u2016 N(0, I)) to the "
     "reconstruction term. The curves show both terms as training goes; after every epoch the codes of 2,000 test "
     "digits are drawn again, so you can scrub back through the epochs. A 2-D VAE on 10,000 images for 10 epochs "
-    "takes about 20 seconds on this server. Training runs in the background: you can leave the page and come back."
+    "takes about 15 seconds on a 2-core CPU. Training runs in the background: you can leave the page and come back."
 )
 
 data = resources.mnist()
