@@ -143,3 +143,15 @@ def test_a_session_model_becomes_a_checkpoint_only_when_saved(mnist, scratch):
         with pytest.raises(live.LiveError):
             live.save_to_checkpoints(job.models["vae"], bad)
     assert ckpt_mod.available() == ["class-vae"]
+
+
+def test_discard_removes_a_jobs_unsaved_models_but_not_its_saved_checkpoint(mnist, scratch):
+    pool = live.TrainingPool()
+    job = pool.submit(live.TrainRequest(kinds=("ae", "vae"), train_subset=200, epochs=1), mnist)
+    assert pool.join(job, timeout=60) and job.state == "done"
+    live.save_to_checkpoints(job.models["ae"], "kept-ae")
+    folders = [ckpt_mod.resolve(n) for n in job.models.values()]
+    assert all(f.is_dir() for f in folders)
+    live.discard(job)
+    assert job.models == {} and not any(f.exists() for f in folders)
+    assert ckpt_mod.load_checkpoint("kept-ae").config.kind == "ae"

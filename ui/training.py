@@ -78,6 +78,8 @@ def start() -> None:
     except live.PoolBusy as e:
         st.session_state[S.TRAIN_NOTICE] = str(e)
         return
+    if job is not None:  # the new training replaces the last one's unsaved models (saved ones stay in checkpoints/)
+        live.discard(job)
     st.session_state[S.TRAIN_SEEN] = "running"
     st.session_state[S.TRAIN_EPOCH] = None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import threading
 import time
 import traceback
@@ -293,6 +294,13 @@ class TrainingPool:
         manifest["trained_in"] = "the app's Train page (live training, one torch thread)"
         ckpt_mod.save_checkpoint(ckpt_mod.scratch_dir() / name, model, manifest)
         return name
+
+
+def discard(job: LiveJob) -> None:
+    """Remove a finished job's unsaved models from the scratch folder (a session that trains again replaces them)."""
+    for name in job.models.values():
+        shutil.rmtree(ckpt_mod.scratch_dir() / name, ignore_errors=True)
+    job.models = {}
 
 
 def check_name(name: str) -> str:
