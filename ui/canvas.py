@@ -15,7 +15,6 @@ a new number each time, "strokes": count}. Base64 text rather than bytes: a v2 c
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -23,7 +22,7 @@ import streamlit as st
 
 from vae.preprocess import UPLOAD_MIN_EXTENT, DrawingError, decode_canvas, load_upload, to_mnist
 
-from . import projector
+from . import components, projector
 from . import state as S
 
 COMPONENT_NAME = "latent_explorer.draw_canvas"
@@ -31,21 +30,8 @@ SIDE = 112  # side of the drawing the browser sends (model pixels)
 STROKE = 9.0  # pen width in model pixels: about 2 px after the usual drawing is scaled to MNIST's 20 px box
 SCREEN_PX = 280  # the canvas on screen (CSS px; shrinks to fit its column)
 SCREEN_PX_PROJECTOR = 360
-_HERE = Path(__file__).resolve().parent
 
-
-def _compact_js(source: str) -> str:
-    """The JavaScript without indentation, blank lines and whole-line comments (it is sent with every mount)."""
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//"))
-
-
-# Registered once per process, at import; drawing_canvas() only mounts it.
-_mount = st.components.v2.component(
-    COMPONENT_NAME,
-    js=_compact_js((_HERE / "canvas.js").read_text(encoding="utf-8")),
-    css=(_HERE / "canvas.css").read_text(encoding="utf-8"),
-)
+_mount = components.register(COMPONENT_NAME, "canvas")  # registered once per process, at import
 
 
 def _ignore() -> None:

@@ -29,38 +29,19 @@ import json
 import math
 import struct
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
 
-from ui import resources
+from ui import components, resources
 from vae.export import UnsupportedDecoder, decoder_payload, pack
 
 COMPONENT_NAME = "latent_explorer.latent_plane"
 _SENT_KEY = "_latent_plane_sent"  # session state: {plane key: id of the payload this session's browser holds}
 PRIOR_CIRCLES = (1, 2, 3)  # radii of the N(0, I) prior's 1-, 2- and 3-sigma circles
-_HERE = Path(__file__).resolve().parent
 # Registered once per process, at import; latent_plane() only mounts instances.
-
-
-def _compact_js(source: str) -> str:
-    """The component's JavaScript without indentation, blank lines and whole-line comments.
-
-    Streamlit sends a v2 component's inline JS with every mount, so each click (which remounts both planes with a
-    new pinned z) carried the full commented source twice. Only whole-line comments go: a `//` inside a line could
-    be part of a string.
-    """
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//"))
-
-
-_mount = st.components.v2.component(
-    COMPONENT_NAME,
-    js=_compact_js((_HERE / "latent_plane.js").read_text(encoding="utf-8")),
-    css=(_HERE / "latent_plane.css").read_text(encoding="utf-8"),
-)
+_mount = components.register(COMPONENT_NAME, "latent_plane")
 
 
 class PlanePayload(NamedTuple):
