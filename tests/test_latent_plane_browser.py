@@ -209,7 +209,11 @@ def test_keyboard_nudges_and_enter_pins(page):
     start = hook(page, name, "h.shown.z")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowUp")
-    page.wait_for_function("(k) => window.__latentPlane[k].shown.source === 'keys'", arg=key(name))
+    # both key presses decoded (each is its own frame: under load the first one can be read alone)
+    page.wait_for_function(
+        "([k, x, y]) => { const h = window.__latentPlane[k]; return h.shown.source === 'keys' && h.lastDecode"
+        " && Math.abs(h.lastDecode.z[0] - x) < 1e-9 && Math.abs(h.lastDecode.z[1] - y) < 1e-9; }",
+        arg=[key(name), start[0] + step, start[1] + step], timeout=10_000)
     z = hook(page, name, "h.lastDecode.z")
     assert z == pytest.approx([start[0] + step, start[1] + step], abs=1e-9)
     page.keyboard.press("Enter")
