@@ -112,3 +112,14 @@ def test_pickled_objects_are_refused(tmp_path):
     _rewrite_manifest(folder, lambda m: m.update(weights_sha256=file_sha256(folder / WEIGHTS_FILE)))
     with pytest.raises(CheckpointError, match="weights cannot be read"):
         load_checkpoint(folder)
+
+
+def test_equal_weights_give_the_same_file_and_sha256(tmp_path):
+    """A retrained model whose tensors are bit-identical must reproduce the recorded weights hash."""
+    torch.manual_seed(0)
+    model = build_model(tiny_config("vae", "mlp"))
+    manifest = {k: {} for k in ("training", "history", "test_metrics", "data", "versions")} | {"command": "x"}
+    a = save_checkpoint(tmp_path / "a", model, manifest)
+    b = save_checkpoint(tmp_path / "b", model, manifest)
+    assert (a / WEIGHTS_FILE).read_bytes() == (b / WEIGHTS_FILE).read_bytes()
+    assert read_manifest(a)["weights_sha256"] == read_manifest(b)["weights_sha256"]

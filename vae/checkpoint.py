@@ -110,6 +110,13 @@ def _atomic_write(path: Path, write) -> None:
             os.remove(tmp)
 
 
+def _save_tensors(state: dict, path: str) -> None:
+    """torch.save through an open file: given a path, torch names the zip archive's inner folder after the file, and
+    the temporary name _atomic_write picks is random, so equal weights gave different bytes (and sha256)."""
+    with open(path, "wb") as f:
+        torch.save(state, f)
+
+
 def save_checkpoint(folder: str | Path, model: torch.nn.Module, manifest: dict) -> Path:
     """Write model.pt (state_dict of the unwrapped model, on CPU) and manifest.json into `folder`.
 
@@ -120,7 +127,7 @@ def save_checkpoint(folder: str | Path, model: torch.nn.Module, manifest: dict) 
     module = getattr(model, "_orig_mod", getattr(model, "module", model))  # unwrap torch.compile / DataParallel
     state = {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
     weights = folder / WEIGHTS_FILE
-    _atomic_write(weights, lambda tmp: torch.save(state, tmp))
+    _atomic_write(weights, lambda tmp: _save_tensors(state, tmp))
     full = {"format_version": FORMAT_VERSION, "name": folder.name, "model": module.config.to_dict(), **manifest,
             "weights_sha256": file_sha256(weights)}
     missing = [k for k in REQUIRED_KEYS if k not in full]
