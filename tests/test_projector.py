@@ -41,6 +41,7 @@ def test_latent_scatter_in_projector_mode_gets_bigger_opaque_dots_and_thicker_pr
     fig = projector.figure(latent_scatter(rng.normal(size=(200, 2)), rng.integers(0, 10, 200), "t"), force=True)
     dots = [t for t in fig.data if t.mode == "markers"]
     assert all(t.marker.size == pytest.approx(4 * projector.MARKER_SCALE) and t.marker.opacity >= 0.9 for t in dots)
+    assert fig.layout.legend.orientation == "h", "a vertical legend in large type would squeeze the plane"
     circles = [t for t in fig.data if t.mode == "lines"]
     assert all(t.line.width == pytest.approx(1.5 * projector.LINE_SCALE) for t in circles)
 

@@ -120,6 +120,10 @@ def figure(fig: go.Figure, force: bool | None = None) -> go.Figure:
             trace.marker.size = marker.size * MARKER_SCALE
         if marker is not None and hasattr(marker, "opacity") and isinstance(marker.opacity, (int, float)):
             trace.marker.opacity = max(marker.opacity, 0.9) if marker.opacity > 0 else marker.opacity
+    if layout.legend.orientation != "h" and sum(1 for t in fig.data if t.showlegend is not False) > 1:
+        # a vertical legend in large type takes half of a column-wide plot: put it below, in rows
+        fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.26, yanchor="top", title=None),
+                          margin=dict(b=max(layout.margin.b or 0, 140)))
     axis = dict(tickfont=dict(size=MIN_FONT, color="#000000"), title_font=dict(size=MIN_FONT + 4, color="#000000"),
                 linecolor="#000000", linewidth=3, showline=True, gridcolor="#bdbdbd", zerolinecolor="#000000")
     fig.update_xaxes(**axis)
