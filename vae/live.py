@@ -14,6 +14,7 @@ No Streamlit here: ui/training.py draws the page.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -162,7 +163,8 @@ class LiveJob:
         self.cancel_event.set()
 
     # --- write side (the job's thread) -----------------------------------------------------------------------
-    def _on_batch(self, kind: str, epoch: int, batch: int, n_batches: int, terms: dict[str, float]) -> None:
+    def _on_batch(self, kind: str, batch: int, n_batches: int, terms: dict[str, float]) -> None:
+        epoch = len(self.history[kind]) + 1  # the epoch under way: history gains its row when the epoch ends
         pending = self._pending[kind]
         pending.append(terms)
         with self.lock:
@@ -250,15 +252,10 @@ class TrainingPool:
         request = job.request
         snapshot_images = mnist.x_test[:SNAPSHOT_DIGITS]
         try:
-            runs = {}
-            for kind in request.kinds:
-                on_batch_kind = kind
-
-                def on_batch(batch, n_batches, terms, kind=on_batch_kind):
-                    job._on_batch(kind, len(job.history[kind]) + 1, batch, n_batches, terms)
-
-                runs[kind] = run_epochs(request.model_config(kind), request.train_config(kind), mnist, self.device,
-                                        should_stop=job.cancel_event.is_set, on_batch=on_batch)
+            runs = {kind: run_epochs(request.model_config(kind), request.train_config(kind), mnist, self.device,
+                                     should_stop=job.cancel_event.is_set,
+                                     on_batch=functools.partial(job._on_batch, kind))
+                    for kind in request.kinds}
             models = {}
             for _ in range(request.epochs):  # alternate the models epoch by epoch: both replays advance together
                 for kind, run in runs.items():
