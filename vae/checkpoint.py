@@ -13,6 +13,8 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import pickle
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -191,6 +193,16 @@ def _build(model_config: dict) -> torch.nn.Module:
     return build_model(ModelConfig.from_dict(model_config))
 
 
+def _refused_pickle(torch_message: str) -> str:
+    """Why a weights file that pickles Python objects is refused, in one line, without torch's advice to load it
+    unsafely (the objects named in such a file can run code while they are unpickled)."""
+    found = re.search(r"GLOBAL ([\w.]+)", torch_message)
+    what = f" (it names {found.group(1)})" if found else ""
+    return (f"refused: this is not a plain weights file{what}. It pickles Python objects, and loading those could "
+            "run code, so Latent Explorer reads tensors only; save the model's state_dict, or retrain the "
+            "checkpoint with `python -m vae.train`")
+
+
 def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Build the model from the manifest's config and load its weights strictly (weights_only=True).
 
@@ -211,6 +223,9 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> C
                                        "or from another run); restore it (git checkout) or retrain the checkpoint")
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's own text goes on to suggest weights_only=False, which would run whatever code the file holds
+        raise CheckpointError(weights, _refused_pickle(str(e))) from None
     except Exception as e:  # torch raises several types for a damaged file
         raise CheckpointError(weights, f"weights cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
                                        "restore it or retrain the checkpoint") from None
