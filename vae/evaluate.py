@@ -176,6 +176,8 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
                   "not the probability of a binary or 8-bit image: it is not comparable with the nats above, and it "
                   "moves with the jitter (the border pixels that no training image inks have variance = jitter)."]
     lines += _reading(results)
+    from .amortization import results_section  # checkpoints/AMORTIZATION.json, if `python -m vae.amortization` ran
+    lines += results_section()
     lines += ["", "## Provenance", "",
               f"Evaluation took {seconds:.0f} s here (`python -m vae.evaluate "
               f"--draws {args.draws} --pairs {args.pairs} --steps {args.steps} --iwae-k {args.iwae_k} "
