@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
+HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast bench train-all iwae evaluate screenshots chromium clean
+.PHONY: hall hall-stop system-packages run test test-fast bench train-all iwae evaluate screenshots chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +22,27 @@ $(DEV_STAMP): requirements-dev.txt $(RUN_STAMP)
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
-chromium:  # Debian's chromium for the browser tests (Playwright's own browser download is not used)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+system-packages:  # Debian's chromium (browser tests) and haproxy (make hall, hall tests); Playwright's browser is not used
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	  [ -z "$$missing" ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; }
+
+chromium: system-packages
 
 run: $(RUN_STAMP)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(DEV_STAMP) chromium
+# A lecture hall: REPLICAS app processes on ports PORT+1.. behind HAProxy on HOST:PORT with session affinity
+# (deploy/hall.py; README "A lecture hall"). hall-stop ends exactly what hall started (pids in runs/hall/).
+REPLICAS ?= 4
+hall: $(RUN_STAMP)
+	$(PY) -m deploy.hall start --replicas $(REPLICAS) --host $(HOST) --port $(PORT)
+
+hall-stop:
+	$(PYTHON) -m deploy.hall stop
+
+test: $(DEV_STAMP) system-packages
 	$(PY) -m pytest
 
 test-fast: $(DEV_STAMP)  # unit tests only: no real data, no browser
@@ -61,7 +74,7 @@ iwae: $(RUN_STAMP)  # importance-weighted bounds, recorded in the manifests; the
 	$(PY) -m vae.metrics iwae vae-z20 --k 1000 --record
 	$(PY) -m vae.report
 
-screenshots: $(DEV_STAMP) chromium
+screenshots: $(DEV_STAMP) system-packages
 	$(PY) -m tests.screenshots
 
 clean:
