@@ -44,6 +44,12 @@ DRAW_SEEN = "draw_seen"  # draw page: {"canvas": id, "upload": file id} of the i
 DRAW_KEPT_CANVAS = "draw_kept_canvas"  # draw page: the canvas's last drawing, painted back after a page switch
 DRAW_RESULT = "draw_result"  # draw page: {"id", "digit", "error"}: the shown input, preprocessed once
 DRAW_GOOD = "draw_good"  # draw page: {"digit", "label"} of the last input that gave a digit (kept on errors)
+AMORT_FIT = "amortization_fit"  # the last per-image posterior fit (ui/amortization.py): {"model", "index", ...}
+EXPLORER_TAB = "explorer_tab"  # the explorer's open tab (its label), carried by share links as `tab`
+SHARE_PROJECTOR = "share_projector"  # the share box's "open in projector mode" tick: adds projector=1 to the link
+LESSON_STEP = "lesson_step"  # the lesson's current step, 1-based (ui/lesson.py), carried by links as `step`
+LESSON_REVEALED = "lesson_revealed"  # steps whose answer has been revealed in this session
+LESSON_APPLIED = "lesson_applied"  # the step whose view was last applied (a step sets the view once, on entry)
 
 DEFAULTS = {
     PINNED_Z: [0.0, 0.0],
@@ -94,6 +100,12 @@ DEFAULTS = {
     DRAW_KEPT_CANVAS: None,
     DRAW_RESULT: None,
     DRAW_GOOD: None,
+    AMORT_FIT: None,
+    EXPLORER_TAB: "Manifold grid",
+    SHARE_PROJECTOR: False,
+    LESSON_STEP: 1,
+    LESSON_REVEALED: [],
+    LESSON_APPLIED: None,
 }
 
 
