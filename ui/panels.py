@@ -185,11 +185,13 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
     setting = (f"{start}-to-{end}", f"{steps}-steps", kind)
     for ckpt in models:
         mu, _ = resources.encoded(ckpt.name)
-        path = latent.interpolate(mu[start], mu[end], steps, kind)
-        images = latent.decode(ckpt.model, path)
+        path = latent.interpolate_path(mu[start], mu[end], steps, kind)
+        images = latent.decode(ckpt.model, path.codes)
         changes[label(ckpt)] = latent.step_changes(images)
         films[ckpt.name] = images
         st.markdown(f"**{label(ckpt)}**")
+        if path.method not in latent.PATH_KINDS:  # a fallback: say which path was drawn instead
+            st.caption(f"Path: {latent.PATH_METHODS[path.method]}.")
         strip = tile(images, steps, pad=1)
         st.image(png_bytes(strip, 2 if steps > 24 else 3), output_format="PNG")
         export.download_png("Film strip (PNG)", strip,

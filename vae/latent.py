@@ -107,11 +107,42 @@ def grid_codes(n: int, extent: float = 3.0, spacing: str = "gaussian", center: t
     return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
 
 
-def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
-    """`steps` codes from z0 to z1 inclusive, shape (steps, latent_dim).
+class Path(NamedTuple):
+    codes: np.ndarray  # (steps, latent_dim) float32, z0 first and z1 last
+    method: str  # which path was taken: one of PATH_METHODS
 
-    "linear": (1 - t) z0 + t z1. "spherical": slerp (Shoemake 1985; White 2016 for latent spaces), which keeps the
-    norm of Gaussian codes typical along the path instead of cutting through the low-norm middle.
+
+# How `interpolate_path` went from z0 to z1. The spherical path falls back when the great circle is not defined.
+PATH_METHODS = {
+    "linear": "a straight line",
+    "spherical": "the great circle from one end's direction to the other's",
+    "spherical-chosen": "the two ends point in opposite directions, so no great circle joins them uniquely: the path "
+                        "turns through a chosen perpendicular direction",
+    "linear-parallel": "the two ends point the same way, so the spherical path is a straight line",
+    "linear-zero": "one end is at the origin, which has no direction, so the path is a straight line",
+}
+ANTIPARALLEL_RAD = 1e-3  # ends within this angle of opposite (cosine below -0.9999995) take a chosen perpendicular
+PARALLEL_RAD = 1e-6  # ends within this angle of each other go straight
+
+
+def _perpendicular(u: np.ndarray) -> np.ndarray:
+    """A unit vector orthogonal to the unit vector u: the coordinate axis least aligned with u, minus its part along
+    u (Gram-Schmidt). The same u always gives the same vector, so a path is reproducible."""
+    axis = np.zeros_like(u)
+    axis[np.argmin(np.abs(u))] = 1.0
+    p = axis - (axis @ u) * u
+    return p / np.linalg.norm(p)
+
+
+def interpolate_path(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear") -> Path:
+    """`steps` codes from z0 to z1 inclusive, and the method used (a key of PATH_METHODS).
+
+    "linear": (1 - t) z0 + t z1. "spherical": slerp (Shoemake 1985; White 2016 for latent spaces) of the direction,
+    with the norm going linearly from |z0| to |z1|, so the path keeps the norm of Gaussian codes typical instead of
+    cutting through the low-norm middle, and never leaves the larger end's norm. The direction is written as
+    cos(t omega) u0 + sin(t omega) p, with p the unit part of u1 orthogonal to u0 (Shoemake's form divides by
+    sin(omega), which is ~0 for nearly opposite ends). When u1 is within ANTIPARALLEL_RAD of -u0, p is ill-defined
+    (any perpendicular joins them), so a fixed perpendicular is chosen; parallel or zero ends go straight.
     """
     z0, z1 = np.asarray(z0, np.float64).ravel(), np.asarray(z1, np.float64).ravel()
     if z0.shape != z1.shape:
@@ -120,15 +151,36 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear"
         raise ValueError(f"steps must be between 2 and {MAX_STEPS}, got {steps}.")
     if kind not in PATH_KINDS:
         raise ValueError(f"Unknown path {kind!r}. Possible values: {', '.join(PATH_KINDS)}.")
+    if not (np.isfinite(z0).all() and np.isfinite(z1).all()):
+        raise ValueError("both ends must be finite codes.")
     t = np.linspace(0.0, 1.0, steps)[:, None]
+
+    def straight(method: str) -> Path:
+        return Path(((1 - t) * z0 + t * z1).astype(np.float32), method)
+
     if kind == "linear":
-        return ((1 - t) * z0 + t * z1).astype(np.float32)
+        return straight("linear")
     n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
-    cos = np.clip(z0 @ z1 / max(n0 * n1, 1e-12), -1.0, 1.0)
-    omega = np.arccos(cos)
-    if omega < 1e-6 or n0 < 1e-12 or n1 < 1e-12:  # (anti)parallel or zero ends: slerp is undefined, go straight
-        return ((1 - t) * z0 + t * z1).astype(np.float32)
-    return ((np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)).astype(np.float32)
+    if n0 < 1e-12 or n1 < 1e-12:
+        return straight("linear-zero")
+    u0, u1 = z0 / n0, z1 / n1
+    omega = float(np.arctan2(np.linalg.norm(u1 - (u0 @ u1) * u0), u0 @ u1))  # accurate near 0 and pi, unlike arccos
+    if omega < PARALLEL_RAD:
+        return straight("linear-parallel")
+    if np.pi - omega < ANTIPARALLEL_RAD:
+        p, method = _perpendicular(u0), "spherical-chosen"
+    else:
+        r = u1 - (u0 @ u1) * u0
+        p, method = r / np.linalg.norm(r), "spherical"
+    direction = np.cos(t * omega) * u0 + np.sin(t * omega) * p
+    codes = ((1 - t) * n0 + t * n1) * direction
+    codes[0], codes[-1] = z0, z1  # exact ends (the chosen perpendicular reaches -u0, which is within 1e-3 rad of u1)
+    return Path(codes.astype(np.float32), method)
+
+
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
+    """The codes of `interpolate_path`, shape (steps, latent_dim)."""
+    return interpolate_path(z0, z1, steps, kind).codes
 
 
 def step_changes(images: np.ndarray) -> np.ndarray:
