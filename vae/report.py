@@ -74,7 +74,7 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
         rows.append(f"| `{name}` | {kind}, {arch} | {model['latent_dim']} | {beta} | {_fmt(metrics.get('recon'))} | "
                     f"{_fmt(metrics.get('kl')) if model['kind'] == 'vae' else '-'} | "
                     f"{_fmt(metrics.get('neg_elbo')) if model['kind'] == 'vae' else '-'} | {iwae_text} | "
-                    f"{train['epochs']} | {m.get('train_seconds', 0):.0f} s on {m.get('threads', '?')} CPU threads |")
+                    f"{_trained(m)} |")
         commands.append(f"# {name}\n{m['command']}")
         if iwae:
             commands.append(iwae["command"])
@@ -85,6 +85,13 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
              f"Data: `data/mnist.npz`, sha256 `{', '.join(sorted(data_sha))}`. "
              f"Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".", ""]
     return "\n".join(parts)
+
+
+def _trained(m: dict) -> str:
+    """The table's last two cells: epochs and training time, or where an imported model came from."""
+    if "imported_from" in m:
+        return f"- | imported ({m['imported_from'].get('layout', 'outside weights')})"
+    return f"{m['training']['epochs']} | {m.get('train_seconds', 0):.0f} s on {m.get('threads', '?')} CPU threads"
 
 
 def main(argv: list[str] | None = None) -> int:
