@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import maps, panels, resources, runtime, share, training
+from ui import amortization, maps, panels, resources, runtime, share, training
 from ui import state as S
 from ui.planes import new_click, plane_for
 from vae.latent import check_z
@@ -120,6 +120,9 @@ def live_section() -> None:
     if selected is not None:
         st.subheader(f"Selected test digit #{selected}")
         panels.selected_panel(models, selected)
+        for ckpt in [m for m in models if m.config.kind == "vae"][:1]:  # the right-hand VAE
+            st.markdown(f"**Amortization gap** of {panels.label(ckpt)} on digit #{selected}")
+            amortization.fit_panel(ckpt, selected)
 
 
 live_section()

@@ -9,7 +9,7 @@ from vae import latent
 from vae.checkpoint import Checkpoint
 
 from . import latent_plane as lp
-from . import maps, panels, projector, resources
+from . import amortization, maps, panels, projector, resources
 from . import state as S
 from .plots import latent_scatter
 
@@ -36,6 +36,7 @@ def _overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
                 x, y = latent.covariance_ellipse(mu[index], np.diag(np.exp(logvar[index])), k)
                 ellipses.append({"x": x, "y": y, "label": f"q(z|x) {k}\u03c3", "color": POSTERIOR_COLOR,
                                  "dash": k == 2, "width": 2.5})
+            ellipses += amortization.ellipses(ckpt, index)  # the q fitted to this digit alone, if fitted
             draws = panels.eps_draws(ckpt, index)
             if draws is not None:
                 points = {"xy": draws, "label": "z = \u03bc + \u03c3\u00b7\u03b5", "color": POSTERIOR_COLOR, "size": 4}
