@@ -44,6 +44,11 @@ DRAW_SEEN = "draw_seen"  # draw page: {"canvas": id, "upload": file id} of the i
 DRAW_KEPT_CANVAS = "draw_kept_canvas"  # draw page: the canvas's last drawing, painted back after a page switch
 DRAW_RESULT = "draw_result"  # draw page: {"id", "digit", "error"}: the shown input, preprocessed once
 DRAW_GOOD = "draw_good"  # draw page: {"digit", "label"} of the last input that gave a digit (kept on errors)
+IMPORTS = "imports"  # import page: this session's imported models (ui.importer.SessionImport), oldest first
+IMPORT_UPLOAD = "import_upload"  # import page: key of the state_dict uploader (widget state, not in DEFAULTS)
+IMPORT_SEEN = "import_seen"  # import page: file id of the upload already imported (a rerun does not import again)
+IMPORT_RESULT = "import_result"  # import page: (ok, message) of the last upload
+IMPORT_SAVE_NAME = "import_save_name"  # prefix of the checkpoint-name inputs (one per imported model)
 AMORT_FIT = "amortization_fit"  # the last per-image posterior fit (ui/amortization.py): {"model", "index", ...}
 EXPLORER_TAB = "explorer_tab"  # the explorer's open tab (its label), carried by share links as `tab`
 SHARE_PROJECTOR = "share_projector"  # the share box's "open in projector mode" tick: adds projector=1 to the link
@@ -106,6 +111,9 @@ DEFAULTS = {
     LESSON_STEP: 1,
     LESSON_REVEALED: [],
     LESSON_APPLIED: None,
+    IMPORTS: [],
+    IMPORT_SEEN: None,
+    IMPORT_RESULT: None,
 }
 
 
