@@ -129,7 +129,8 @@ live_section()
 
 st.divider()
 st.subheader("Continuity and completeness")
-grid_tab, interp_tab, samples_tab = st.tabs(["Manifold grid", "Interpolation", "Prior samples"])
+grid_tab, interp_tab, samples_tab = st.tabs(list(share.EXPLORER_TABS.values()), key=S.EXPLORER_TAB,
+                                            on_change="rerun")  # the open tab is in the share link (`tab`)
 with grid_tab:
     panels.grid_panel(models)
 with interp_tab:

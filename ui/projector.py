@@ -63,7 +63,9 @@ _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
 def toggle() -> None:
     """The sidebar switch (app.py draws it on every page). A link's ?projector=1 (or 0) sets it when a session
-    opens; afterwards the switch rules, and the URL follows it, so a copied link keeps the mode."""
+    opens, and the parameter then leaves the URL: the teacher's screen keeps the mode, but a link copied from the
+    address bar or the share box does not hand it to every student. Ticking "Shared links open in projector mode"
+    (shown while the mode is on) puts projector=1 into the share box's link (ui/share.py)."""
     if not st.session_state.get(_URL_READ):
         st.session_state[_URL_READ] = True
         value = str(st.query_params.get(PARAM, "")).strip().lower()
@@ -74,9 +76,10 @@ def toggle() -> None:
                        "switch.")
     st.sidebar.toggle("Projector mode", key=S.PROJECTOR,
                       help="Large type, thick strokes and high contrast, readable from the back of a classroom")
-    if is_on() and st.query_params.get(PARAM) != "1":
-        st.query_params[PARAM] = "1"
-    elif not is_on() and PARAM in st.query_params:
+    if is_on():
+        st.sidebar.checkbox("Shared links open in projector mode", key=S.SHARE_PROJECTOR,
+                            help="Off: the link in the share box opens in the normal layout, as students want it")
+    if PARAM in st.query_params:
         del st.query_params[PARAM]
 
 

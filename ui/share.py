@@ -50,7 +50,10 @@ from vae import latent
 from . import state as S
 from .export import number as num  # 4 decimals: far below the smallest cell any page draws
 
-EXPLORER, DISENTANGLEMENT = "explorer", "disentanglement"  # the pages' url_path in app.py
+EXPLORER, DISENTANGLEMENT, LESSON = "explorer", "disentanglement", "lesson"  # the pages' url_path in app.py
+# The explorer's tabs: link value -> the tab's label (st.tabs keeps the label in state.EXPLORER_TAB)
+EXPLORER_TABS = {"grid": "Manifold grid", "interpolation": "Interpolation", "samples": "Prior samples"}
+PROJECTOR_PARAM = "projector"  # ui/projector.PARAM: in a shared link only when the teacher ticks it
 MAX_CHARS = 200  # a longer value is refused unread (three model names fit easily)
 MAX_SEED = 2**32 - 1  # numpy's default_rng takes any int; a link's seed stays a plain 32-bit number
 SAMPLES_MAX = 100  # the explorer's "Samples M" slider (ui/panels.py)
@@ -82,6 +85,7 @@ class Offer:
     default_compare: tuple[str, ...] = ()  # disentanglement: the models compared without a `compare` parameter
     top_dims: Mapping[str, int] = field(default_factory=dict)  # disentanglement: dimension shown up close by default
     n_active: Mapping[str, int] = field(default_factory=dict)  # disentanglement: active units (the page's k <= them)
+    n_steps: int = 0  # lesson: its steps are 1 .. n_steps
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,9 @@ EXPLORER_PARAMS = (
           f"1 to {SAMPLES_MAX}"),
     Param("seed", (S.SAMPLES_SEED,), _one(lambda t, o: _int(t, 0, MAX_SEED)), _text, _default_of(S.SAMPLES_SEED),
           "a whole number"),
+    Param("tab", (S.EXPLORER_TAB,), _one(lambda t, o: EXPLORER_TABS[_choice(t, tuple(EXPLORER_TABS))]),
+          lambda v, o, s: next((k for k, label in EXPLORER_TABS.items() if label == v[0]), ""),
+          _default_of(S.EXPLORER_TAB), "grid, interpolation or samples"),
 )
 
 
@@ -282,7 +289,11 @@ DISENTANGLEMENT_PARAMS = (
     Param("compare_rows", (S.DIS_COMPARE_ROWS,), _one(lambda t, o: _int(t, *DIS_COMPARE_ROWS)), _text,
           _default_of(S.DIS_COMPARE_ROWS), f"{DIS_COMPARE_ROWS[0]} to {DIS_COMPARE_ROWS[1]}"),
 )
-PAGES = {EXPLORER: EXPLORER_PARAMS, DISENTANGLEMENT: DISENTANGLEMENT_PARAMS}
+LESSON_PARAMS = (
+    Param("step", (S.LESSON_STEP,), _one(lambda t, o: _int(t, 1, max(1, o.n_steps))), _text,
+          _default_of(S.LESSON_STEP), "a step number of the lesson"),
+)
+PAGES = {EXPLORER: EXPLORER_PARAMS, DISENTANGLEMENT: DISENTANGLEMENT_PARAMS, LESSON: LESSON_PARAMS}
 
 
 # --- the pure functions -----------------------------------------------------------------------------------------
@@ -339,6 +350,15 @@ def link(base: str, params: Mapping[str, str | Sequence[str]]) -> str:
     query = "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, vs in params.items()
                      for v in ([vs] if isinstance(vs, str) else vs))
     return f"{base}?{query}" if query else base
+
+
+def box_params(wanted: Mapping[str, Sequence[str]], projector_on: bool, include_projector: bool) -> dict:
+    """The parameters of the link in the "Share this view" box: the URL's, without projector mode unless the teacher
+    ticked "links open in projector mode" while it is on (students should not inherit a classroom's large type)."""
+    out = {k: list(v) for k, v in wanted.items() if k != PROJECTOR_PARAM}
+    if projector_on and include_projector:
+        out[PROJECTOR_PARAM] = ["1"]
+    return out
 
 
 def url_params(current: Mapping[str, Sequence[str]], params: Mapping[str, str]) -> dict[str, list[str]]:
@@ -398,7 +418,9 @@ def update(**offer_changes) -> None:
         with slot.container():
             st.caption("**Share this view**: copy this link (hover over it for the copy button); it reopens this "
                        "page with the same settings.")
-            st.code(link(base, wanted), language=None, wrap_lines=True)
+            shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),
+                               bool(st.session_state.get(S.SHARE_PROJECTOR)))
+            st.code(link(base, shown), language=None, wrap_lines=True)
 
 
 def _write(current: Mapping[str, list[str]], params: Mapping[str, str], wanted: Mapping[str, list[str]]) -> None:
