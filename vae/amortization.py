@@ -238,7 +238,9 @@ def results_section(path: Path = RESULTS_JSON) -> list[str]:
         lines.append(f"| `{r['model']}` | {r['latent_dim']} | {r['encoder_elbo']['mean']:.2f} | "
                      f"{r['fitted_elbo']['mean']:.2f} | {g['mean']:.2f} ± {g['std']:.2f} | {g['median']:.2f} | "
                      f"{g['p10']:.2f} to {g['p90']:.2f} | {r['seconds']:.0f} s |")
-    lines += ["", f"Made by `{doc.get('command', 'python -m vae.amortization')}`."]
+    threads = doc.get("threads")
+    lines += ["", f"Made by `{doc.get('command', 'python -m vae.amortization')}`"
+              + (f" ({threads} CPU thread{'s' if threads != 1 else ''})." if threads else ".")]
     return lines
 
 
