@@ -87,7 +87,8 @@ def live_panel() -> None:
                    "for this session), or save them as checkpoints below.")
         st.page_link("pages/explorer.py", label="Explore your models", icon="\U0001f9ed")
     elif job.state == "cancelled":
-        st.info(f"Cancelled after {job.epochs_done()} of {job.request.epochs} epochs ({job.elapsed():.1f} s). "
+        why = f" because {job.cancel_reason}" if job.cancel_reason else ""
+        st.info(f"Cancelled{why} after {job.epochs_done()} of {job.request.epochs} epochs ({job.elapsed():.1f} s). "
                 "Nothing was saved; press Start training to begin again.")
     else:
         st.error(f"{job.error} Nothing was saved.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,3 +157,156 @@ def test_discard_removes_a_jobs_unsaved_models_but_not_its_saved_checkpoint(mnis
     live.discard(job)
     assert job.models == {} and not any(f.exists() for f in folders)
     assert ckpt_mod.load_checkpoint("kept-ae").config.kind == "ae"
+
+
+# --- the limit holds whatever a client does; a session that ends gives its slot back ------------------------------
+
+def _wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_session_that_ends_has_its_training_cancelled_and_its_slot_freed(mnist):
+    present = {"tab-a", "tab-b"}
+    pool = live.TrainingPool(max_jobs=1, is_alive=present.__contains__, grace_seconds=0.5, watch_seconds=0.1)
+    long = live.TrainRequest(kinds=("vae",), train_subset=60000, epochs=50)
+    job = pool.submit(long, mnist, owner="tab-a")
+    try:
+        time.sleep(1.0)  # the owner is there: the watcher leaves the training alone
+        assert job.running and not job.cancel_event.is_set()
+        with pytest.raises(live.PoolBusy):
+            pool.submit(live.TrainRequest(kinds=("ae",), train_subset=200, epochs=1), mnist, owner="tab-b")
+        present.discard("tab-a")  # the tab closed
+        t0 = time.monotonic()
+        assert pool.join(job, timeout=30) and job.state == "cancelled"
+        assert 0.5 <= time.monotonic() - t0 < 10, "cancelled after the grace period, not before"
+        assert job.cancel_reason == "its session ended (no connection to it for 0.5 s)"
+        second = pool.submit(live.TrainRequest(kinds=("ae",), train_subset=200, epochs=1), mnist, owner="tab-b")
+        assert pool.join(second, timeout=60) and second.state == "done"
+    finally:
+        job.cancel()
+        pool.join(job, timeout=30)
+
+
+def test_a_session_that_comes_back_within_the_grace_period_keeps_its_training(mnist):
+    present = {"tab-a"}
+    pool = live.TrainingPool(max_jobs=1, is_alive=present.__contains__, grace_seconds=60, watch_seconds=0.05)
+    job = pool.submit(live.TrainRequest(kinds=("vae",), train_subset=60000, epochs=50), mnist, owner="tab-a")
+    try:
+        present.discard("tab-a")
+        time.sleep(0.5)
+        present.add("tab-a")  # reconnected
+        time.sleep(0.3)
+        assert job.running and not job.cancel_event.is_set()
+    finally:
+        job.cancel()
+        pool.join(job, timeout=30)
+
+
+def test_an_ended_sessions_unsaved_models_are_deleted_after_the_keep_time(mnist):
+    present = {"tab-c"}
+    pool = live.TrainingPool(is_alive=present.__contains__, grace_seconds=1, keep_seconds=100, watch_seconds=3600)
+    job = pool.submit(live.TrainRequest(kinds=("ae",), train_subset=200, epochs=1), mnist, owner="tab-c")
+    assert pool.join(job, timeout=60) and job.state == "done"
+    folder = ckpt_mod.resolve(job.models["ae"])
+    assert pool.reap(now=0.0) == [] and folder.is_dir()
+    present.clear()
+    assert pool.reap(now=1000.0) == [] and folder.is_dir()  # gone since 1000 s
+    assert pool.reap(now=1099.0) == [] and folder.is_dir()
+    assert pool.reap(now=1100.0) == [job] and not folder.exists() and job.models == {}
+
+
+def test_one_session_runs_one_training_even_when_its_page_forgot_the_first(mnist):
+    """Streamlit's clear_cache also empties the sender's session_state: the pool, not the page, must refuse."""
+    pool = live.TrainingPool(max_jobs=3)
+    job = pool.submit(live.TrainRequest(kinds=("vae",), train_subset=60000, epochs=50), mnist, owner="tab-a")
+    try:
+        with pytest.raises(live.LiveError, match="A training is already running in this session"):
+            pool.submit(live.TrainRequest(kinds=("ae",), train_subset=200, epochs=1), mnist, owner="tab-a")
+    finally:
+        job.cancel()
+        pool.join(job, timeout=30)
+    again = pool.submit(live.TrainRequest(kinds=("ae",), train_subset=200, epochs=1), mnist, owner="tab-a")
+    assert pool.join(again, timeout=60) and again.state == "done"
+
+
+def test_the_shared_pool_is_one_object_per_process(monkeypatch):
+    monkeypatch.setattr(live, "_shared", None)
+    first = live.shared_pool(device="cpu")
+    assert live.shared_pool(device="cuda") is first and first.device == "cpu"
+
+
+def test_grace_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(live.GRACE_ENV, "2.5")
+    assert live.TrainingPool().grace_seconds == 2.5
+    for bad in ("-1", "nan", "inf", "soon", ""):
+        monkeypatch.setenv(live.GRACE_ENV, bad)
+        assert live.TrainingPool().grace_seconds == live.DEFAULT_GRACE_SECONDS
+
+
+# --- saving: one name, two students at once ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained(mnist, tmp_path_factory):
+    """One finished AE+VAE job whose scratch folder outlives the per-test scratch fixture."""
+    import os
+    scratch = tmp_path_factory.mktemp("kept-scratch")
+    old = os.environ.get(ckpt_mod.SCRATCH_DIR_ENV)
+    os.environ[ckpt_mod.SCRATCH_DIR_ENV] = str(scratch)
+    try:
+        pool = live.TrainingPool()
+        job = pool.submit(live.TrainRequest(kinds=("ae", "vae"), train_subset=200, epochs=1), mnist)
+        assert pool.join(job, timeout=60) and job.state == "done"
+        return {kind: str(scratch / name) for kind, name in job.models.items()}
+    finally:
+        if old is None:
+            del os.environ[ckpt_mod.SCRATCH_DIR_ENV]
+        else:
+            os.environ[ckpt_mod.SCRATCH_DIR_ENV] = old
+
+
+def test_two_saves_of_one_name_at_the_same_moment_one_wins_the_other_is_told(trained, scratch):
+    for attempt in range(10):
+        name = f"class-vae-{attempt}"
+        barrier = threading.Barrier(2)
+        outcomes = {}
+
+        def save(kind: str) -> None:
+            barrier.wait()
+            try:
+                outcomes[kind] = live.save_to_checkpoints(trained[kind], name)
+            except live.LiveError as e:
+                outcomes[kind] = e
+
+        threads = [threading.Thread(target=save, args=(kind,)) for kind in ("ae", "vae")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        saved = [k for k, v in outcomes.items() if isinstance(v, Path)]
+        refused = [str(v) for v in outcomes.values() if isinstance(v, live.LiveError)]
+        assert len(saved) == 1 and len(refused) == 1, outcomes
+        assert refused[0] == (f"checkpoints/{name} already exists: pick another name, e.g. {name}-2 (nothing was "
+                              "overwritten).")
+        loaded = ckpt_mod.load_checkpoint(name)  # sha256 checked
+        assert loaded.config.kind == saved[0] and loaded.manifest["name"] == name
+    assert ckpt_mod.scan().broken == []
+
+
+def test_the_suggested_name_is_the_next_free_one(scratch):
+    for name in ("my-vae", "my-vae-2", "my-vae-3"):
+        (scratch / "checkpoints" / name).mkdir()
+    assert live.free_name("my-vae") == "my-vae-4" and live.free_name("other") == "other"
+    (scratch / "checkpoints" / ("x" * 63)).mkdir()
+    assert live.free_name("x" * 63) == "x" * 58 + "-2"
+    assert live.NAME_PATTERN.match(live.free_name("x" * 63))
+
+
+@pytest.mark.parametrize("name", ["data", "docs", "ui", "vae", "pages", "tests", "benchmarks", "checkpoints"])
+def test_names_of_repository_folders_are_saved_and_loaded_in_checkpoints(trained, scratch, monkeypatch, name):
+    monkeypatch.chdir(ckpt_mod.REPO_ROOT)
+    path = live.save_to_checkpoints(trained["vae"], name)
+    assert path == scratch / "checkpoints" / name
+    assert ckpt_mod.load_checkpoint(name).path == path and ckpt_mod.scan().usable == [name]

@@ -68,7 +68,7 @@ def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(s
     assert any(c.value.startswith(f"Epoch 1: test reconstruction {vae_row['test_recon']:.1f} nats, "
                                   f"KL {vae_row['test_kl']:.2f} nats") for c in at.caption)
     assert [t.label for t in at.text_input] == ["Checkpoint name for your AE", "Checkpoint name for your VAE"]
-    assert at.text_input(key="train_save_name_vae").value == "my-vae-z2-beta1-1k-2ep"
+    assert at.text_input(key="train_save_name_vae").value == f"my-vae-z2-beta1-1k-2ep-{job.id[:4]}"
     monkeypatch.setenv(ckpt_mod.CHECKPOINT_DIR_ENV, str(scratch / "checkpoints"))  # saves go there
     at.text_input(key="train_save_name_vae").set_value("Bad Name!").run()
     at.button(key="train_save_vae").click().run()

@@ -1,7 +1,11 @@
 """The Train page's parts: the server's training pool, this session's job, live curves and latent snapshots.
 
-The pool lives once per server (st.cache_resource); a session keeps its own job in st.session_state, so a page that
-reruns, or a student who visits another page and comes back, finds the training where it is.
+The pool lives once per server process (vae.live.shared_pool, a module-level object: not st.cache_resource, which
+any client can empty with Streamlit's clear_cache and so get a fresh pool with every slot free). The pool knows which
+session started each training and asks the Streamlit runtime whether that session is still there: a closed tab's
+training is cancelled after $LATENT_EXPLORER_SESSION_GRACE seconds (default 20) and frees its slot. A session keeps
+its own job in st.session_state, so a page that reruns, or a student who visits another page and comes back, finds
+the training where it is.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import projector, resources
 from ui import state as S
@@ -23,10 +29,23 @@ LABELS = {"ae": "AE", "vae": "VAE"}
 POLL_SECONDS = 0.7  # how often a running training's panel refreshes
 
 
-@st.cache_resource(show_spinner=False)
+def session_alive(session_id: str) -> bool:
+    """Whether the session `session_id` is connected to this server (Streamlit 1.67: Runtime.is_active_session,
+    thread-safe). A session whose tab closed, or whose connection dropped, is not; one that reconnects is again.
+    Without a runtime (AppTest, scripts) every session counts as present."""
+    if not Runtime.exists():
+        return True
+    return bool(Runtime.instance().is_active_session(session_id))
+
+
 def pool() -> live.TrainingPool:
     """The server's one training pool (at most $LATENT_EXPLORER_MAX_TRAININGS trainings at once, default 2)."""
-    return live.TrainingPool(device=resources.device())
+    return live.shared_pool(device=resources.device(), is_alive=session_alive)
+
+
+def session_id() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 def current_job() -> live.LiveJob | None:
@@ -73,12 +92,12 @@ def start() -> None:
     data = resources.mnist()
     if data is None:
         return
-    try:
-        st.session_state[S.TRAIN_JOB] = pool().submit(request, data)
-    except live.PoolBusy as e:
+    try:  # the pool also discards this session's previous unsaved models (saved ones stay in checkpoints/)
+        st.session_state[S.TRAIN_JOB] = pool().submit(request, data, owner=session_id())
+    except (live.PoolBusy, live.LiveError) as e:
         st.session_state[S.TRAIN_NOTICE] = str(e)
         return
-    if job is not None:  # the new training replaces the last one's unsaved models (saved ones stay in checkpoints/)
+    if job is not None:
         live.discard(job)
     st.session_state[S.TRAIN_SEEN] = "running"
     st.session_state[S.TRAIN_EPOCH] = None
@@ -151,7 +170,9 @@ def save_section(job: live.LiveJob) -> None:
         key = f"{S.TRAIN_SAVE_NAME}_{kind}"
         if key not in st.session_state:
             beta = f"-beta{job.request.beta:g}" if kind == "vae" else ""
-            st.session_state[key] = f"my-{kind}-z2{beta}-{job.request.train_subset // 1000}k-{job.request.epochs}ep"
+            # the job's id at the end: students who keep the default settings do not all pick one name
+            st.session_state[key] = live.free_name(
+                f"my-{kind}-z2{beta}-{job.request.train_subset // 1000}k-{job.request.epochs}ep-{job.id[:4]}")
         cols = st.columns([3, 1])
         cols[0].text_input(f"Checkpoint name for your {LABELS[kind]}", key=key, max_chars=63,
                            help="Lower-case letters, digits, '.', '_' and '-'; an existing name is never overwritten")

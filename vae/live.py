@@ -5,10 +5,12 @@ A `TrainingPool` runs at most `max_jobs` trainings at once (one thread each) and
 trainings and twenty-eight clear answers, not thirty trainings that each crawl. A `LiveJob` holds everything a page
 draws while it runs: progress, per-batch curves of the reconstruction and KL terms, per-epoch test metrics, and a
 snapshot of the latent codes of a fixed set of test digits after each epoch (the replay of how the space formed).
-When both models train, their epochs alternate, so the two replays advance together.
+When both models train, their epochs alternate, so the two replays advance together. A server has one pool
+(`shared_pool`), and the pool cancels the training of a session that has gone away, so a closed tab frees its slot.
 
 Finished models wait in the checkpoint module's scratch folder under "session-..." names (so every page can load them
-by name) and become checkpoints in checkpoints/ only through `save_to_checkpoints`.
+by name) and become checkpoints in checkpoints/ only through `save_to_checkpoints`, which creates the folder
+atomically (two saves of one name: one succeeds, the other is told the name is taken).
 No Streamlit here: ui/training.py draws the page.
 """
 
@@ -23,6 +25,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,10 @@ from .train import (TrainConfig, TrainingCancelled, TrainingDiverged, command_li
 
 MAX_JOBS_ENV = "LATENT_EXPLORER_MAX_TRAININGS"  # trainings one server runs at once
 DEFAULT_MAX_JOBS = 2
+GRACE_ENV = "LATENT_EXPLORER_SESSION_GRACE"  # seconds a training waits for its disconnected session to come back
+DEFAULT_GRACE_SECONDS = 20.0
+KEEP_UNSAVED_SECONDS = 150.0  # an ended session's unsaved models go after this (Streamlit keeps a lost one 2 min)
+WATCH_SECONDS = 1.0  # how often the pool asks whether the sessions that own its jobs are still there
 MAX_SUBSET = 60000  # the whole MNIST training set
 MAX_EPOCHS = 50
 SNAPSHOT_DIGITS = 2000  # test digits whose codes are recorded after every epoch (first 2,000, all ten classes)
@@ -101,6 +108,8 @@ class LiveJob:
     def __init__(self, request: TrainRequest, snapshot_labels: np.ndarray):
         self.id = uuid.uuid4().hex[:10]
         self.request = request
+        self.owner: str | None = None  # the id of the session that started it (None: a script or a test)
+        self.cancel_reason: str | None = None  # set when something other than its own Cancel button stopped it
         self.lock = threading.Lock()
         self.cancel_event = threading.Event()
         self.state = "running"  # running, done, cancelled, failed
@@ -159,7 +168,9 @@ class LiveJob:
         with self.lock:
             return list(self.snapshots[kind])
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str | None = None) -> None:
+        if reason and not self.cancel_event.is_set():
+            self.cancel_reason = reason
         self.cancel_event.set()
 
     # --- write side (the job's thread) -----------------------------------------------------------------------
@@ -208,16 +219,40 @@ def _busy_text(jobs: list[LiveJob]) -> str:
             "Try again then: your settings are kept.")
 
 
-class TrainingPool:
-    """At most `max_jobs` trainings at once in this process, each in its own daemon thread."""
+def grace_from_env() -> float:
+    """$LATENT_EXPLORER_SESSION_GRACE as a number of seconds >= 0, else DEFAULT_GRACE_SECONDS."""
+    try:
+        value = float(os.environ.get(GRACE_ENV, ""))
+    except ValueError:
+        return DEFAULT_GRACE_SECONDS
+    return value if math.isfinite(value) and value >= 0 else DEFAULT_GRACE_SECONDS
 
-    def __init__(self, max_jobs: int | None = None, device: str = "cpu", data_path: str | Path = DEFAULT_PATH):
+
+class TrainingPool:
+    """At most `max_jobs` trainings at once in this process, each in its own daemon thread.
+
+    A job may name its `owner` (the session that started it). Given `is_alive(owner) -> bool`, the pool watches the
+    owners from one daemon thread: a session gone for `grace_seconds` (tab closed, connection lost and not back,
+    session expired) has its training cancelled, which frees its slot, and a session gone for `keep_seconds` has its
+    unsaved models deleted. An owner has one training at a time, whatever its page remembers.
+    """
+
+    def __init__(self, max_jobs: int | None = None, device: str = "cpu", data_path: str | Path = DEFAULT_PATH,
+                 is_alive: Callable[[str], bool] | None = None, grace_seconds: float | None = None,
+                 keep_seconds: float = KEEP_UNSAVED_SECONDS, watch_seconds: float = WATCH_SECONDS):
         self.max_jobs = max_jobs if max_jobs is not None else max_jobs_from_env()
         self.device = device
         self.data_path = Path(data_path)
+        self.is_alive = is_alive
+        self.grace_seconds = grace_seconds if grace_seconds is not None else grace_from_env()
+        self.keep_seconds = keep_seconds
+        self.watch_seconds = watch_seconds
         self._lock = threading.Lock()
         self._running: list[LiveJob] = []
         self._threads: dict[str, threading.Thread] = {}
+        self._owned: dict[str, LiveJob] = {}  # owner -> its latest job
+        self._gone_since: dict[str, float] = {}  # owner -> when it was first seen gone (time.monotonic)
+        self._watcher: threading.Thread | None = None
 
     def running_jobs(self) -> list[LiveJob]:
         with self._lock:
@@ -227,18 +262,83 @@ class TrainingPool:
         with self._lock:
             return _busy_text([j for j in self._running if j.running])
 
-    def submit(self, request: TrainRequest, mnist: Mnist) -> LiveJob:
-        """Start `request` in a new thread, or raise PoolBusy when every slot is taken."""
+    def submit(self, request: TrainRequest, mnist: Mnist, owner: str | None = None) -> LiveJob:
+        """Start `request` in a new thread, or raise PoolBusy when every slot is taken (LiveError when `owner`
+        already has a training running). The owner's previous job's unsaved models are deleted."""
         with self._lock:
             self._running = [j for j in self._running if j.running]
+            previous = self._owned.get(owner) if owner is not None else None
+            if previous is not None and previous.running:
+                raise LiveError("A training is already running in this session: wait for it or cancel it before "
+                                "starting another.")
             if len(self._running) >= self.max_jobs:
                 raise PoolBusy(_busy_text(self._running))
             job = LiveJob(request, mnist.y_test[:SNAPSHOT_DIGITS].copy())
+            job.owner = owner
             self._running.append(job)
+            if owner is not None:
+                self._owned[owner] = job
+        if previous is not None:
+            discard(previous)
         thread = threading.Thread(target=self._run, args=(job, mnist), name=f"live-training-{job.id}", daemon=True)
         self._threads[job.id] = thread
         thread.start()
+        if owner is not None and self.is_alive is not None:
+            self._ensure_watcher()
         return job
+
+    def _ensure_watcher(self) -> None:
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="live-training-owners", daemon=True)
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        """Call reap() every watch_seconds while any job has an owner; the thread ends when none has."""
+        while True:
+            time.sleep(self.watch_seconds)
+            try:
+                self.reap()
+            except Exception:  # never let the watcher die silently: log and keep watching
+                traceback.print_exc()
+            with self._lock:
+                if not self._owned:
+                    self._watcher = None
+                    return
+
+    def _alive(self, owner: str) -> bool:
+        try:
+            return bool(self.is_alive(owner))
+        except Exception:  # an owner we cannot check is treated as present
+            traceback.print_exc()
+            return True
+
+    def reap(self, now: float | None = None) -> list[LiveJob]:
+        """Cancel the trainings of owners gone for grace_seconds; delete the unsaved models of owners gone for
+        keep_seconds (and forget them). Returns the jobs acted on."""
+        if self.is_alive is None:
+            return []
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            owned = list(self._owned.items())
+        acted = []
+        for owner, job in owned:
+            if self._alive(owner):
+                self._gone_since.pop(owner, None)
+                continue
+            gone = now - self._gone_since.setdefault(owner, now)
+            if job.running:
+                if gone >= self.grace_seconds and not job.cancel_event.is_set():
+                    job.cancel(f"its session ended (no connection to it for {self.grace_seconds:g} s)")
+                    acted.append(job)
+            elif gone >= self.keep_seconds:
+                discard(job)
+                with self._lock:
+                    if self._owned.get(owner) is job:
+                        del self._owned[owner]
+                    self._gone_since.pop(owner, None)
+                acted.append(job)
+        return acted
 
     def join(self, job: LiveJob, timeout: float | None = None) -> bool:
         """Wait for a job's thread (tests and benchmarks); True when it has ended."""
@@ -289,8 +389,24 @@ class TrainingPool:
             self.data_path, n_test, self.device,
             command_line(request.model_config(kind), request.train_config(kind), "checkpoints/NAME", threads=1))
         manifest["trained_in"] = "the app's Train page (live training, one torch thread)"
-        ckpt_mod.save_checkpoint(ckpt_mod.scratch_dir() / name, model, manifest)
+        ckpt_mod.save_checkpoint(ckpt_mod.scratch_dir() / name, model, manifest, new=True)
         return name
+
+
+_shared: TrainingPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool(device: str = "cpu", is_alive: Callable[[str], bool] | None = None) -> TrainingPool:
+    """The process's one training pool, made on first use (with that call's device and is_alive).
+
+    A module-level object, not a cache entry: nothing a client sends (Streamlit's clear_cache empties every cache)
+    can replace it with a fresh pool that has all its slots free."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = TrainingPool(device=device, is_alive=is_alive)
+        return _shared
 
 
 def discard(job: LiveJob) -> None:
@@ -300,8 +416,27 @@ def discard(job: LiveJob) -> None:
     job.models = {}
 
 
+def free_name(name: str) -> str:
+    """`name` if no folder of that name is in checkpoints/, else the first free "name-2", "name-3", ..."""
+    folder = ckpt_mod.checkpoint_dir()
+    if not (folder / name).exists():
+        return name
+    n = 2
+    while (folder / f"{name[:58]}-{n}").exists():
+        n += 1
+    return f"{name[:58]}-{n}"
+
+
+def _taken(name: str) -> LiveError:
+    return LiveError(f"checkpoints/{name} already exists: pick another name, e.g. {free_name(name)} (nothing was "
+                     "overwritten).")
+
+
 def check_name(name: str) -> str:
-    """A new checkpoint name: lower-case letters, digits, '.', '_' or '-', not taken, not a session name."""
+    """A new checkpoint name: lower-case letters, digits, '.', '_' or '-', not taken, not a session name.
+
+    A name is taken when any folder of that name is in checkpoints/ (a complete checkpoint or not); it is a folder
+    there and nowhere else (vae.checkpoint.resolve), so "data" or "ui" are names like any other."""
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
         raise LiveError("Name the checkpoint with 1 to 63 lower-case letters, digits, '.', '_' or '-', starting "
@@ -309,15 +444,21 @@ def check_name(name: str) -> str:
     if name.startswith(ckpt_mod.SESSION_PREFIX):
         raise LiveError(f"Names starting with {ckpt_mod.SESSION_PREFIX!r} are kept for unsaved models: pick another.")
     if (ckpt_mod.checkpoint_dir() / name).exists():
-        raise LiveError(f"checkpoints/{name} already exists: pick another name (nothing was overwritten).")
+        raise _taken(name)
     return name
 
 
 def save_to_checkpoints(session_name: str, name: str) -> Path:
-    """Copy a session model into checkpoints/`name` with a manifest whose command retrains it into that folder."""
+    """Copy a session model into checkpoints/`name` with a manifest whose command retrains it into that folder.
+
+    The folder is created atomically: of two saves of one name at the same moment exactly one succeeds, and the
+    other gets LiveError (already exists) having written nothing."""
     name = check_name(name)
     loaded = ckpt_mod.load_checkpoint(session_name)
     manifest = {k: v for k, v in loaded.manifest.items()
                 if k not in ("format_version", "name", "model", "weights_sha256")}
     manifest["command"] = manifest["command"].replace("checkpoints/NAME", f"checkpoints/{name}")
-    return ckpt_mod.save_checkpoint(ckpt_mod.checkpoint_dir() / name, loaded.model, manifest)
+    try:
+        return ckpt_mod.save_checkpoint(ckpt_mod.checkpoint_dir() / name, loaded.model, manifest, new=True)
+    except ckpt_mod.NameTaken:
+        raise _taken(name) from None
