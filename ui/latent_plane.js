@@ -124,8 +124,13 @@ function buildDecoder(bytes, c) {
 // that are exactly zero (about half after a ReLU) are skipped, and four inputs share one pass over y.
 function runDecoder(dec, z0, z1) {
   const bufs = dec.bufs, nz = dec.nz;
-  bufs[0][0] = z0;
-  if (dec.latentDim > 1) bufs[0][1] = z1;
+  const P = dec.proj; // a slice through a larger latent space (options.projection): z = z0 + a u + b v
+  if (P) {
+    for (let i = 0; i < dec.latentDim; i++) bufs[0][i] = P.z0[i] + z0 * P.u[i] + z1 * P.v[i];
+  } else {
+    bufs[0][0] = z0;
+    if (dec.latentDim > 1) bufs[0][1] = z1;
+  }
   for (let l = 0; l < dec.layers.length; l++) {
     const { W, b, n, m, act, alpha } = dec.layers[l];
     const x = bufs[l], y = bufs[l + 1];
@@ -349,7 +354,8 @@ class Plane {
       this.payloadId = null;
       this.dec = buildDecoder(bytes, pc);
       const pts = readArray(bytes, pc, "points");
-      const n = pts.length / 2;
+      this.dim = (pc.entries.points.shape && pc.entries.points.shape[1]) || 2; // > 2: codes of a larger space
+      const n = pts.length / this.dim;
       this.points = pts;
       this.labels = pc.entries.labels ? readArray(bytes, pc, "labels") : new Uint8Array(n);
       this.logvar = pc.entries.logvar ? readArray(bytes, pc, "logvar") : null;
@@ -376,12 +382,72 @@ class Plane {
       this.pinned = opts.pinned_z ? [opts.pinned_z[0], opts.pinned_z[1]] : null;
     }
     this.setView(opts.view);
+    this.setProjection(opts.projection || null, payloadChanged);
     const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points, opts.heatmap,
-                                     this.payloadId, !!opts.projector]);
+                                     this.payloadId, !!opts.projector, opts.projection || null, opts.axis_labels]);
     const sized = this.layout(); // redraws everything if the size changed
     if (!sized && (payloadChanged || baseText !== this.baseText)) this.drawBase();
     this.baseText = baseText;
     this.request();
+  }
+
+  setProjection(p, payloadChanged) {
+    // A slice z = z0 + a u + b v through a latent space of dim > 2: the decoder takes (a, b) into z; the codes are
+    // drawn where they project, (c - z0).u / |u|^2 and (c - z0).v / |v|^2; with "whiten" ({mean, matrix W}) the
+    // distance from z to the nearest code is read in units of the codes' own spread, |W (z - c)|.
+    const text = JSON.stringify(p);
+    if (!payloadChanged && text === this.projText) return;
+    this.projText = text;
+    const d = this.dim || 2, n = this.labels.length, pts = this.points;
+    this.proj = null;
+    this.wcodes = null;
+    if (this.dec) this.dec.proj = null;
+    this.planePts = d === 2 ? pts : new Float32Array(2 * n);
+    if (!p) { // no slice: a larger space shows its first two coordinates
+      if (d > 2) for (let i = 0; i < n; i++) { this.planePts[2 * i] = pts[d * i]; this.planePts[2 * i + 1] = pts[d * i + 1]; }
+      return;
+    }
+    if (p.z0.length !== d || p.u.length !== d || p.v.length !== d || d !== this.dec.latentDim) {
+      throw new Error(`the slice has ${p.z0.length} coordinates, the model's codes ${d}`);
+    }
+    const uu = p.u.reduce((s, x) => s + x * x, 0), vv = p.v.reduce((s, x) => s + x * x, 0);
+    for (let i = 0; i < n; i++) {
+      let a = 0, b = 0;
+      for (let k = 0; k < d; k++) { const c = pts[d * i + k] - p.z0[k]; a += c * p.u[k]; b += c * p.v[k]; }
+      this.planePts[2 * i] = a / uu;
+      this.planePts[2 * i + 1] = b / vv;
+    }
+    this.proj = p;
+    this.dec.proj = { z0: Float64Array.from(p.z0), u: Float64Array.from(p.u), v: Float64Array.from(p.v) };
+    if (p.whiten) {
+      const W = p.whiten.matrix, m = p.whiten.mean, w = (this.wcodes = new Float32Array(n * d));
+      for (let i = 0; i < n; i++) {
+        for (let r = 0; r < d; r++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += W[r * d + k] * (pts[d * i + k] - m[k]);
+          w[d * i + r] = s;
+        }
+      }
+      this.wz = new Float64Array(d);
+    }
+  }
+
+  nearestCode(ab) {
+    // The code nearest to the slice point (a, b) in whitened units: {index, distance}, or null without "whiten".
+    if (!this.wcodes || !this.proj) return null;
+    const p = this.proj, d = this.dim, W = p.whiten.matrix, m = p.whiten.mean, wz = this.wz, w = this.wcodes;
+    for (let r = 0; r < d; r++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += W[r * d + k] * (p.z0[k] + ab[0] * p.u[k] + ab[1] * p.v[k] - m[k]);
+      wz[r] = s;
+    }
+    let best = -1, bestD = Infinity;
+    for (let i = 0, n = this.labels.length; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d && s < bestD; k++) { const t = w[d * i + k] - wz[k]; s += t * t; }
+      if (s < bestD) { bestD = s; best = i; }
+    }
+    return { index: best, distance: Math.sqrt(bestD) };
   }
 
   setKey(key) {
@@ -404,6 +470,8 @@ class Plane {
       get stats() { return self.stats; },
       get renders() { return self.renders; },
       get linkOn() { return self.linkOn; },
+      get nearestCode() { return self.codeNear || null; }, // slices: {index, distance} in code spreads
+      get planePoints() { return self.planePts; }, // slices: the codes' (a, b), Float32Array(2 n)
       decode: (z) => {
         // sigmoid(decode(z)) as a plain array: the test hook for parity with torch (leaves the screen alone).
         const logits = runDecoder(self.dec, z[0], z[1]);
@@ -672,7 +740,7 @@ class Plane {
     ctx.clip();
     if (this.opts.heatmap) this.drawHeatmap(ctx, this.opts.heatmap);
     // the test digits, one path per digit class
-    const pts = this.points, labels = this.labels, n = labels.length, px = this.px, py = this.py;
+    const pts = this.planePts || this.points, labels = this.labels, n = labels.length, px = this.px, py = this.py;
     for (let i = 0; i < n; i++) { px[i] = this.zx2px(pts[2 * i]); py[i] = this.zy2px(pts[2 * i + 1]); }
     const r = (S >= 400 ? 1.9 : 1.6) * (k > 1 ? 1.5 : 1); // dot radius, px
     ctx.globalAlpha = 0.8;
@@ -769,12 +837,13 @@ class Plane {
     ctx.font = `italic 600 ${Math.round(16 * kf)}px ${font}`;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
-    ctx.fillText("z\u2081", L + w / 2, S - 4);
+    const axes = this.opts.axis_labels || ["z\u2081", "z\u2082"];
+    ctx.fillText(axes[0], L + w / 2, S - 4);
     ctx.save();
     ctx.translate(15, T + w / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textBaseline = "middle";
-    ctx.fillText("z\u2082", 0, 0);
+    ctx.fillText(axes[1], 0, 0);
     ctx.restore();
   }
 
@@ -789,7 +858,7 @@ class Plane {
     ctx.rect(L, T, w, w);
     ctx.clip();
     // the test digit under the pointer, with its posterior's 1-sigma ellipse when the payload has logvar
-    this.near = shown.source === "pointer" || shown.source === "keys" ? this.nearest(shown.z) : null;
+    this.near = (shown.source === "pointer" || shown.source === "keys") && !this.proj ? this.nearest(shown.z) : null;
     if (this.near !== null) {
       const i = this.near, x = this.px[i], y = this.py[i];
       if (this.logvar) {
@@ -847,6 +916,14 @@ class Plane {
     this.sourceEl.textContent = what[shown.source];
     this.nearEl.textContent = this.near !== null && this.near !== undefined
       ? `nearest test digit: #${this.near}, a ${this.labels[this.near]}` : "\u00a0";
+    this.codeNear = this.nearestCode(z);
+    if (this.codeNear) {
+      const c = this.codeNear, gap = this.proj.whiten.gap;
+      this.nearEl.textContent = `nearest code: a ${this.labels[c.index]} (#${c.index}), ${c.distance.toFixed(1)} ` +
+        "code SDs away" + (gap ? ` (codes' own gap ${gap.toFixed(1)})` : "");
+      this.nearEl.classList.toggle("lp-far", !!gap && c.distance > 2 * gap);
+      this.nearEl.classList.add("lp-slice");
+    }
     this.pinEl.textContent = this.pinned ? `pinned: (${fmtZ(this.pinned[0])}, ${fmtZ(this.pinned[1])})`
       : "click to pin a z";
   }

@@ -138,7 +138,8 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                   circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                   height: int = 440, digit_px: int = 224, heatmap: dict | None = None,
-                  projector: bool = False) -> bytes:
+                  projector: bool = False, projection: dict | None = None,
+                  axis_labels: Sequence[str] | None = None) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -155,8 +156,30 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                "extra_ellipses": ellipses, "overlay_points": _points_groups(overlay_points), "pinned_z": pinned,
                "link_group": link_group, "height": int(height), "digit_px": int(digit_px),
                "projector": bool(projector)}
+    if projection is not None:
+        options["projection"] = _projection(projection)
+    if axis_labels is not None:
+        options["axis_labels"] = [str(axis_labels[0]), str(axis_labels[1])]
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
     return pack({"kind": "plane_options", "options": options})
+
+
+def _projection(p: dict) -> dict:
+    """{"z0", "u", "v": (d,) arrays, optional "whiten": {"mean": (d,), "matrix": (d, d), "gap": float}} -> JSON:
+    the plane z = z0 + a u + b v that a decoder of a d-dimensional space draws (vae.slice.Plane)."""
+    vecs = {k: np.asarray(p[k], np.float64).ravel() for k in ("z0", "u", "v")}
+    d = vecs["z0"].size
+    if any(v.size != d for v in vecs.values()) or not all(np.isfinite(v).all() for v in vecs.values()):
+        raise ValueError("projection: z0, u and v must be finite vectors of one length")
+    out = {k: np.round(v, 6).tolist() for k, v in vecs.items()}
+    if p.get("whiten") is not None:
+        w = p["whiten"]
+        mean, matrix = np.asarray(w["mean"], np.float64).ravel(), np.asarray(w["matrix"], np.float64)
+        if mean.size != d or matrix.shape != (d, d) or not (np.isfinite(mean).all() and np.isfinite(matrix).all()):
+            raise ValueError(f"projection: whiten needs a mean of {d} and a {d} x {d} matrix")
+        out["whiten"] = {"mean": np.round(mean, 6).tolist(), "matrix": np.round(matrix, 6).ravel().tolist(),
+                         "gap": _num(w.get("gap", 0.0), "whiten gap")}
+    return out
 
 
 def _heatmap(hm: dict | None) -> dict | None:
@@ -183,7 +206,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                  circles: Sequence[float] = PRIOR_CIRCLES, extra_ellipses: Sequence[dict] = (),
                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                  height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
-                 heatmap: dict | None = None, projector: bool = False) -> dict:
+                 heatmap: dict | None = None, projector: bool = False, projection: dict | None = None,
+                 axis_labels: Sequence[str] | None = None) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -196,6 +220,10 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     show the same z ("same z" link, a checkbox turns it off per plane). height: the plane's size in px (it shrinks
     to fit the column); digit_px: the decoded digit's size. on_pin: called when a click or Enter pins a z.
     projector: thick strokes and large type (ui/projector.py's classroom mode).
+    projection: a slice through a larger latent space, {"z0", "u", "v", optional "whiten"} (see _projection): the
+    plane's coordinates are then (a, b) of z = z0 + a u + b v, the payload's points are the d-dimensional codes, drawn
+    where they project, and the side shows the distance to the nearest code in the codes' own standard deviations.
+    axis_labels: the two axis titles (default z1, z2).
 
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
@@ -204,7 +232,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     options = plane_options(key=key, payload_id=pid, title=title, view=view, circles=circles,
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
                             link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
-                            projector=projector)
+                            projector=projector, projection=projection, axis_labels=axis_labels)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
     # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.

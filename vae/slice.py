@@ -186,6 +186,14 @@ class Whitener(NamedTuple):
         return float(np.median(np.sqrt(np.maximum(d2.min(1), 0))))
 
 
+def aggregate_posterior(mu: np.ndarray, logvar: np.ndarray, seed: int) -> np.ndarray:
+    """One draw z = mu + sigma * eps from each q(z|x) (n, d): a sample of the VAE's aggregate posterior, the cloud a
+    VAE's decoder was trained on (its posterior means alone collapse unused dimensions to about 0)."""
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    eps = np.random.default_rng(seed).standard_normal(mu.shape)
+    return (mu + np.exp(0.5 * logvar) * eps).astype(np.float32)
+
+
 def norm_ratio(z: np.ndarray, codes: np.ndarray) -> float:
     """Median |z| over median |code|: how far a sampler's draws sit from the origin next to the codes (about 0.3 for
     N(0, I) draws against a 20-D AE's codes, about 1 for a VAE's)."""
@@ -193,4 +201,4 @@ def norm_ratio(z: np.ndarray, codes: np.ndarray) -> float:
 
 
 __all__ = ["Plane", "SliceError", "Whitener", "random_plane", "code_to_draw_plane", "three_point_plane",
-           "orthonormal_pair", "norm_ratio", "PRIOR_EXTENT"]
+           "orthonormal_pair", "norm_ratio", "aggregate_posterior", "PRIOR_EXTENT"]
