@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from tqdm import tqdm
 from . import data as data_mod
 from .checkpoint import save_checkpoint
 from .device import pick_device
+from .distributed import World, launch_command
 from .losses import loss_terms
 from .models import ACTIVATIONS, ARCHITECTURES, MODEL_KINDS, ConfigError, ModelConfig, build_model
 
@@ -111,17 +112,21 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
                 generator: torch.Generator, step: int, total_steps: int, progress: bool = False,
                 epoch_label: str = "", eps_generator: torch.Generator | None = None,
                 should_stop: Callable[[], bool] | None = None,
-                on_batch: Callable[[int, int, dict[str, float]], None] | None = None) -> tuple[dict[str, float], int]:
+                on_batch: Callable[[int, int, dict[str, float]], None] | None = None,
+                order: torch.Tensor | None = None) -> tuple[dict[str, float], int]:
     """One pass over `x` in shuffled batches; returns (mean train terms, next step).
 
     eps_generator: where a VAE's eps ~ N(0, I) come from (None: torch's global generator).
     should_stop: asked before every batch; True raises TrainingCancelled.
     on_batch(batch, n_batches, terms): called after every step with the batch's mean recon, kl and loss.
+    order: the indices of `x` to take, in order (a process's share of the epoch under DDP); None: all of `x` in a
+    fresh permutation from `generator`.
     Raises TrainingDiverged when the loss stops being finite.
     """
     model.train()
-    n = len(x)
-    order = torch.randperm(n, generator=generator).to(x.device)
+    if order is None:
+        order = torch.randperm(len(x), generator=generator).to(x.device)
+    n = len(order)
     sums = {"recon": 0.0, "kl": 0.0, "loss": 0.0, "neg_elbo": 0.0}
     batches = range(0, n, cfg.batch_size)
     bar = tqdm(batches, desc=epoch_label, leave=False, unit="batch", disable=not progress, file=sys.stderr)
@@ -162,32 +167,54 @@ def run_epochs(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnis
                device: torch.device | str = "cpu", progress: bool = False,
                should_stop: Callable[[], bool] | None = None,
                on_batch: Callable[[int, int, dict[str, float]], None] | None = None,
-               ) -> Iterator[tuple[torch.nn.Module, dict]]:
+               world: World | None = None) -> Iterator[tuple[torch.nn.Module, dict]]:
     """Train a fresh model, yielding (model, metrics row) after every epoch; the model is in eval mode when yielded.
 
     Each run owns its random streams, so runs in several threads at once give the same numbers as one run alone:
     weights come from torch's global generator seeded with cfg.seed (under a lock), the VAE's eps from a generator
     that starts where the global one stood after initialisation (the numbers a single-threaded run would draw),
     the batch order from a generator seeded with cfg.seed. Raises TrainingCancelled when should_stop() says so.
+
+    world: this process's place among several started by torchrun (vae/distributed.py): the model trains wrapped
+    in DistributedDataParallel on this process's share of each epoch (cfg.batch_size stays the global batch), each
+    process draws its own eps, the train terms are means over all processes' images, and every process evaluates
+    the whole test set with the same weights. None: one process, numbers exactly as before.
     """
     with _INIT_LOCK:
         torch.manual_seed(cfg.seed)
         model = build_model(model_config).to(device)
-        if str(device) == "cpu":
+        if world is not None:  # one eps stream per process
+            eps_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + world.rank)
+        elif str(device) == "cpu":
             eps_gen = torch.Generator()
             eps_gen.set_state(torch.random.get_rng_state())
         else:  # an accelerator's generator cannot take the CPU's state: seed it on its own
             eps_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the model's draws
+    net, step_cfg = model, cfg
+    if world is not None:
+        from torch.nn.parallel import DistributedDataParallel  # broadcasts rank 0's initial weights
+
+        on_gpu = torch.device(device).type == "cuda"
+        net = DistributedDataParallel(model, device_ids=[torch.device(device).index] if on_gpu else None)
+        step_cfg = replace(cfg, batch_size=world.local_batch(cfg.batch_size))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x_train = images_to_tensor(mnist.x_train[:cfg.train_subset], device)
     x_test = images_to_tensor(mnist.x_test, device)
-    total_steps = cfg.epochs * math.ceil(len(x_train) / cfg.batch_size)
+    orders = (lambda epoch: None) if world is None else (  # noqa: E731
+        lambda epoch: world.epoch_order(len(x_train), cfg.seed, epoch - 1).to(device))
+    n_local = len(x_train) if world is None else len(orders(1))
+    total_steps = cfg.epochs * math.ceil(n_local / step_cfg.batch_size)
     step = 0
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        train_terms, step = train_epoch(model, optimizer, x_train, cfg, batch_gen, step, total_steps, progress,
-                                        f"epoch {epoch}/{cfg.epochs}", eps_gen, should_stop, on_batch)
+        order = orders(epoch)
+        train_terms, step = train_epoch(net, optimizer, x_train, step_cfg, batch_gen, step, total_steps, progress,
+                                        f"epoch {epoch}/{cfg.epochs}", eps_gen, should_stop, on_batch, order)
+        if world is not None:  # means over every process's images
+            sums = world.sum({**{k: v * len(order) for k, v in train_terms.items()}, "n": float(len(order))})
+            n_all = sums.pop("n")
+            train_terms = {k: v / n_all for k, v in sums.items()}
         test_terms = evaluate(model, x_test, cfg.beta)
         seconds = time.perf_counter() - t0
         model.eval()
@@ -197,12 +224,12 @@ def run_epochs(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnis
 
 
 def fit(model_config: ModelConfig, cfg: TrainConfig, mnist: data_mod.Mnist, device: torch.device | str = "cpu",
-        progress: bool = False, log=None) -> tuple[torch.nn.Module, list[dict]]:
+        progress: bool = False, log=None, world: World | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Train a fresh model; return it (in eval mode) and the per-epoch history of metric dicts."""
     log = log or (lambda line: print(line, flush=True))
     history: list[dict] = []
     model = None
-    for model, row in run_epochs(model_config, cfg, mnist, device, progress):
+    for model, row in run_epochs(model_config, cfg, mnist, device, progress, world=world):
         history.append(row)
         log(f"epoch {row['epoch']:3d}/{cfg.epochs}  train {_terms_text(_terms(row, 'train_'), model_config.kind)} | "
             f"test {_terms_text(_terms(row, 'test_'), model_config.kind)} | {row['seconds']:5.1f} s")
@@ -279,31 +306,55 @@ def _parse_widths(text: str) -> tuple[int, ...]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    world = World.from_env()  # set when torchrun started several processes
     try:
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, arch=args.arch,
                                    hidden=_parse_widths(args.hidden), activation=args.activation)
         cfg = TrainConfig(beta=args.beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lr_schedule=args.lr_schedule, seed=args.seed, train_subset=args.train_subset)
         device = pick_device(args.device)
+        if world is not None:
+            device = world.device(device)
+            world.local_batch(cfg.batch_size)  # the global batch must split evenly
         mnist = data_mod.load_mnist(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if world is None:
+        return _train_and_save(args, argv, model_config, cfg, device, mnist)
+    world.start(device)
+    try:
+        return _train_and_save(args, argv, model_config, cfg, device, mnist, world)
+    finally:
+        world.stop()
+
+
+def _train_and_save(args, argv: list[str], model_config: ModelConfig, cfg: TrainConfig, device, mnist,
+                    world: World | None = None) -> int:
+    """Train, then write the checkpoint (under torchrun: rank 0 alone prints and writes)."""
+    lead = world is None or world.rank == 0
+    say = print if lead else (lambda *a, **k: None)
     if model_config.kind == "ae" and cfg.beta != 1.0:
-        print("note: --beta has no effect on a plain AE (it has no KL term)", file=sys.stderr)
-    print(f"training {model_config.kind} ({model_config.arch}, latent {model_config.latent_dim}) on "
-          f"{cfg.train_subset} images for {cfg.epochs} epochs on {device}, {torch.get_num_threads()} threads")
+        say("note: --beta has no effect on a plain AE (it has no KL term)", file=sys.stderr)
+    where = f"{device}" if world is None else f"{world.size} processes ({world.describe(device)['backend']}, {device})"
+    say(f"training {model_config.kind} ({model_config.arch}, latent {model_config.latent_dim}) on "
+        f"{cfg.train_subset} images for {cfg.epochs} epochs on {where}, {torch.get_num_threads()} threads")
     t0 = time.perf_counter()
     try:
-        model, history = fit(model_config, cfg, mnist, device, progress=not args.no_progress)
+        model, history = fit(model_config, cfg, mnist, device, progress=lead and not args.no_progress,
+                             log=None if lead else (lambda line: None), world=world)
     except TrainingDiverged as e:
         print(f"error: training diverged: {e}", file=sys.stderr)
         return 3
+    if not lead:
+        return 0
     seconds = time.perf_counter() - t0
-    manifest = training_manifest(model_config, cfg, history, seconds, args.data, len(mnist.x_test), device,
-                                 "python -m vae.train " + shlex.join(argv))
+    command = "python -m vae.train " + shlex.join(argv) if world is None else launch_command(argv)
+    manifest = training_manifest(model_config, cfg, history, seconds, args.data, len(mnist.x_test), device, command)
+    if world is not None:
+        manifest["distributed"] = world.describe(device)
     test_metrics = manifest["test_metrics"]
     out = save_checkpoint(args.out, model, manifest)
     print(f"test: " + "  ".join(f"{k} {v:.2f}" for k, v in test_metrics.items()))
