@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import disentangle as D
-from ui import resources, runtime, share
+from ui import importer, resources, runtime, share
 from ui import state as S
 
 st.set_page_config(page_title="Disentanglement \u00b7 Latent Explorer", page_icon="\u2728", layout="wide")
@@ -29,6 +29,8 @@ st.markdown(
 )
 
 infos, unreadable = D.vae_checkpoints()
+imported = importer.disentanglement_infos()  # models imported in this session, newest first: shown first
+infos = [*imported, *infos]
 for name, error in unreadable:
     st.caption(f"Not offered: {name}: {error}")
 if not infos:
@@ -42,6 +44,8 @@ share.sync(share.DISENTANGLEMENT, share.Offer(
     tuple(v.name for v in infos), D.default_model(infos), n_digits=len(data.y_test),
     latent_dims={v.name: v.latent_dim for v in infos}, default_compare=tuple(D.default_comparison(infos))))
 
+if imported and st.session_state[S.DIS_MODEL] is None:  # no model chosen yet: the newest import first
+    st.session_state[S.DIS_MODEL] = imported[0].name
 top = st.columns([2, 3], vertical_alignment="bottom")
 with top[0]:
     info = D.model_picker(infos)

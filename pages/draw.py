@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import canvas, projector, resources, runtime, training
+from ui import canvas, importer, projector, resources, runtime
 from ui import state as S
 from ui.images import png_bytes, tile
 from ui.panels import label
@@ -165,7 +165,7 @@ with top[1]:
         st.markdown(f"Shown: **{choice.label}**{note}")
 
 data = resources.mnist()
-mine = training.session_models()  # models trained on the Train live page in this session
+mine = importer.session_models()  # models trained on the Train live page or imported in this session
 use_mine = bool(mine) and st.session_state[S.USE_SESSION_MODELS]
 ae_name, vae_name = (mine.get("ae", AE_NAME), mine.get("vae", VAE_NAME)) if use_mine else (AE_NAME, VAE_NAME)
 loaded = {name: resources.load_model(name) for name in (ae_name, vae_name, JUDGE_NAME)}
@@ -176,7 +176,7 @@ for name, result in loaded.items():
 judge = loaded[JUDGE_NAME].checkpoint.model if loaded[JUDGE_NAME].checkpoint else None
 models = [loaded[n].checkpoint for n in (ae_name, vae_name) if loaded[n].checkpoint is not None]
 if mine:
-    st.toggle("Use the models you trained on the Train live page", key=S.USE_SESSION_MODELS,
+    st.toggle(f"Use the models you {importer.made_in_session()}", key=S.USE_SESSION_MODELS,
               help="Off: the shipped ae-z2 and vae-z2. Yours stay for this session only.")
 
 with top[2]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import amortization, maps, panels, resources, runtime, share, training
+from ui import amortization, importer, maps, panels, resources, runtime, share
 from ui import state as S
 from ui.planes import new_click, plane_for
 from vae.latent import check_z
@@ -38,7 +38,7 @@ if st.session_state[S.FAMILY_MODEL] not in family:
     st.session_state[S.FAMILY_MODEL] = "vae-z2" if "vae-z2" in family else family[-1]
 right = st.session_state[S.FAMILY_MODEL]
 left = AE_NAME
-mine = training.session_models()  # models trained on the Train live page in this session
+mine = importer.session_models()  # models trained on the Train live page or imported in this session
 if mine and st.session_state[S.USE_SESSION_MODELS]:
     left, right = mine.get("ae", AE_NAME), mine.get("vae", right)
 loaded = {name: resources.load_model(name) for name in dict.fromkeys((left, right))}
@@ -76,10 +76,10 @@ top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_fun
 if st.session_state[S.MAP_KIND] == "completeness" and maps.judge_error():
     st.info(f"No completeness map: {maps.judge_error()}.")
 if mine:
-    top[1].toggle("Show the models you trained on the Train live page", key=S.USE_SESSION_MODELS,
+    top[1].toggle(f"Show the models you {importer.made_in_session()}", key=S.USE_SESSION_MODELS,
                   help="Off: the shipped ae-z2 and the β scrubber's model. Yours stay for this session only.")
     if st.session_state[S.USE_SESSION_MODELS]:
-        top[1].caption(" · ".join(training.session_label(n) for n in dict.fromkeys((left, right))
+        top[1].caption(" · ".join(importer.session_label(n) for n in dict.fromkeys((left, right))
                                        if n.startswith("session-")))
 if len(family) > 1 and not (mine and st.session_state[S.USE_SESSION_MODELS] and "vae" in mine):
     top[1].select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term",

@@ -21,6 +21,9 @@ MODEL_LABEL = {"ae": "AE", "vae": "VAE"}
 
 def label(ckpt: Checkpoint) -> str:
     """"VAE (vae-z2)"; a model trained on the Train live page: "your VAE (β 1, 10,000 images, 10 epochs)"."""
+    imported = ckpt.manifest.get("imported_from")
+    if isinstance(imported, dict) and ckpt.name.startswith(SESSION_PREFIX):  # imported in this session
+        return f"your imported {MODEL_LABEL[ckpt.config.kind]} ({imported.get('file', ckpt.name)})"
     if ckpt.name.startswith(SESSION_PREFIX):
         training = ckpt.manifest.get("training", {})
         beta = f"β {training.get('beta', 1):g}, " if ckpt.config.kind == "vae" else ""

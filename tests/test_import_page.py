@@ -1,0 +1,123 @@
+"""AppTests of the Import a model page: an upload becomes a session model on the explorer, the draw page or the
+Disentanglement page; every bad file gets one line and changes nothing; saving happens only on request."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from test_import_model import NotebookVAE
+from vae import checkpoint as ckpt_mod
+from vae.checkpoint import CHECKPOINT_DIR
+
+pytestmark = pytest.mark.slow  # the page scores imports on the real test set
+APP = str(CHECKPOINT_DIR.parent / "app.py")
+UPLOAD = "import_upload"
+
+
+@pytest.fixture(autouse=True)
+def scratch(tmp_path, monkeypatch):
+    monkeypatch.setenv(ckpt_mod.SCRATCH_DIR_ENV, str(tmp_path / "scratch"))
+    return tmp_path
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/import_model.py").run()
+    assert not at.exception and at.title[0].value == "Import a model"
+    return at
+
+
+def _bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _notebook_state(latent: int, hidden: int = 64, seed: int = 0) -> bytes:
+    torch.manual_seed(seed)
+    return _bytes(NotebookVAE(hidden_dim=hidden, latent_dim=latent).state_dict())
+
+
+def _upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    return at.file_uploader(key=UPLOAD).set_value((name, content, "application/octet-stream")).run()
+
+
+def test_the_page_explains_what_to_upload_and_waits():
+    at = _page()
+    assert "torch.save(model.state_dict(), 'vae.pt')" in at.code[0].value
+    assert at.info[0].value.startswith("No model imported in this session yet.")
+    assert not at.error
+
+
+def test_a_2d_import_goes_on_the_explorer_and_the_draw_page_and_is_saved_on_request(scratch, monkeypatch):
+    at = _upload(_page(), "my-vae.pt", _notebook_state(2))
+    assert not at.exception
+    assert at.success[0].value == "Imported your imported VAE 784-64-2 (my-vae.pt)."
+    entry = at.session_state["imports"][0]
+    assert entry.name.startswith("session-import-") and (scratch / "scratch" / entry.name).is_dir()
+    caption = next(c.value for c in at.caption if "test digits" in c.value)
+    assert f"\u2212ELBO {entry.test_metrics['neg_elbo']:.2f} nats" in caption
+    assert "live planes" in at.markdown[-1].value or any("live planes" in m.value for m in at.markdown)
+
+    at.run()  # a rerun with the same upload does not import it again
+    assert len(at.session_state["imports"]) == 1
+
+    checkpoints = scratch / "checkpoints"
+    monkeypatch.setenv(ckpt_mod.CHECKPOINT_DIR_ENV, str(checkpoints))
+    assert not checkpoints.exists(), "nothing is saved without a request"
+    name_key = f"import_save_name_{entry.name}"
+    at.text_input(key=name_key).set_value("Bad Name!").run()
+    at.button(key=f"import_save_{entry.name}").click().run()
+    assert "Name the checkpoint with 1 to 63 lower-case letters" in at.error[0].value
+    at.text_input(key=name_key).set_value("notebook-z2").run()
+    at.button(key=f"import_save_{entry.name}").click().run()
+    assert at.success[-1].value.startswith("Saved as checkpoints/notebook-z2")
+    assert ckpt_mod.available(checkpoints) == ["notebook-z2"]
+    assert ckpt_mod.read_manifest(checkpoints / "notebook-z2")["provenance"] == "imported from my-vae.pt"
+    monkeypatch.delenv(ckpt_mod.CHECKPOINT_DIR_ENV)
+
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    toggle = at.toggle(key="use_session_models")
+    assert toggle.value is True and toggle.label == "Show the models you imported on the Import a model page"
+    planes = [c.proto.id for c in at.get("bidi_component")]
+    assert any(entry.name in p for p in planes), planes
+    assert any("your imported VAE (my-vae.pt)" in m.value for m in at.markdown)
+    at.switch_page("pages/draw.py").run()
+    assert not at.exception
+    assert at.toggle(key="use_session_models").label == "Use the models you imported on the Import a model page"
+
+
+def test_a_higher_dimensional_import_goes_on_the_disentanglement_page():
+    at = _upload(_page(), "z10.pt", _notebook_state(10, hidden=32))
+    assert not at.exception and at.success[0].value == "Imported your imported VAE 784-32-10 (z10.pt)."
+    assert any("Disentanglement" in m.value for m in at.markdown)
+    name = at.session_state["imports"][0].name
+    at.switch_page("pages/disentanglement.py").run()
+    assert not at.exception
+    picker = at.selectbox(key="dis_model")
+    assert picker.value == name
+    assert picker.options[0] == "your imported VAE 784-32-10 (z10.pt)  \u00b7  10-D"
+
+
+@pytest.mark.parametrize("name,content,expected", [
+    ("notes.txt", b"these are not weights", "is not a file written by torch.save"),
+    ("whole.pt", _bytes(NotebookVAE(hidden_dim=8, latent_dim=2)), "holds a whole model object (NotebookVAE)"),
+    ("conv.pt", _bytes({"conv1.weight": torch.zeros(4, 1, 3, 3), "conv1.bias": torch.zeros(4)}),
+     "holds another architecture"),
+    ("z1.pt", _bytes(NotebookVAE(hidden_dim=8, latent_dim=1).state_dict()), "latent size 1 cannot be shown"),
+    ("big.pt", b"\0" * (10 * 2**20 + 1), "over the 10 MB limit"),
+])
+def test_bad_files_get_one_line_and_nothing_is_loaded(name, content, expected):
+    at = _upload(_page(), name, content)
+    assert not at.exception
+    assert len(at.error) == 1, [e.value for e in at.error]
+    message = at.error[0].value
+    assert message.startswith(name) and expected in message and message.endswith("Nothing was loaded.")
+    assert "\n" not in message
+    assert at.session_state["imports"] == []
+    assert at.info[0].value.startswith("No model imported in this session yet.")
