@@ -381,10 +381,11 @@ def _is_history_navigation() -> bool:
     return bool(getattr(ctx, "is_history_navigation", False))
 
 
-def sync(page: str, offer: Offer) -> None:
+def sync(page: str, offer: Offer, box_here: bool = True) -> None:
     """Call near the top of a page, before its widgets: read the link when this session first runs the page (or the
     browser's back/forward button brought a URL back), warn once about the parameters ignored, and reserve the place
-    of the "Share this view" box (filled by `update`)."""
+    of the "Share this view" box (filled by `update`); with box_here=False the page reserves it later itself
+    (st.session_state[state.SHARE_SLOT] = st.empty())."""
     seen = st.session_state[S.SHARE_SEEN]
     if page not in seen or _is_history_navigation():
         values, ignored = parse(page, _query(), offer)
@@ -394,7 +395,7 @@ def sync(page: str, offer: Offer) -> None:
         if page not in seen:
             seen.append(page)
     st.session_state[S.SHARE_PAGE] = (page, offer)
-    st.session_state[S.SHARE_SLOT] = st.empty()
+    st.session_state[S.SHARE_SLOT] = st.empty() if box_here else None
 
 
 def update(**offer_changes) -> None:
