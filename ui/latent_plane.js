@@ -149,7 +149,7 @@ function runDecoder(dec, z0, z1) {
       for (let o = 0; o < m; o++) y[o] += W[r0 + o] * x0;
     }
     if (act === 1) { for (let o = 0; o < m; o++) if (y[o] < 0) y[o] = 0; }
-    else if (act === 2) { for (let o = 0; o < m; o++) if (y[o] < 0) y[o] = alpha * (Math.exp(y[o]) - 1); }
+    else if (act === 2) { for (let o = 0; o < m; o++) if (y[o] < 0) y[o] = alpha * Math.expm1(y[o]); }
     else if (act === 3) { for (let o = 0; o < m; o++) y[o] = Math.tanh(y[o]); }
   }
   return bufs[bufs.length - 1]; // Bernoulli logits, length 784
