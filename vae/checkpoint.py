@@ -80,8 +80,8 @@ def remove_stale_scratch(root: str | Path | None = None) -> list[Path]:
     root = Path(root) if root is not None else Path(tempfile.gettempdir())
     removed = []
     for folder in root.glob(f"{SCRATCH_PREFIX}*"):
-        pid = folder.name[len(SCRATCH_PREFIX):].split("-")[0]
-        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and _process_gone(int(pid)):
+        pid, dash, _ = folder.name[len(SCRATCH_PREFIX):].partition("-")  # PID-random; older names had no PID
+        if folder.is_dir() and dash and pid.isdigit() and int(pid) != os.getpid() and _process_gone(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
