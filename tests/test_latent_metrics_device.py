@@ -1,5 +1,3 @@
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -80,7 +78,10 @@ def test_pick_device():
 def test_pick_device_reads_the_environment(monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_DEVICE", "cpu")
     assert pick_device() == torch.device("cpu")
-    assert math.isfinite(1.0)
+    monkeypatch.setenv("LATENT_EXPLORER_DEVICE", "tpu")  # read from the environment: on any machine, refused
+    with pytest.raises(ValueError, match="Unknown device 'tpu'"):
+        pick_device()
+    assert pick_device("cpu") == torch.device("cpu"), "an explicit choice wins over the environment"
 
 
 def test_kl_per_dimension_and_active_units():
