@@ -15,7 +15,7 @@ from ui.plots import DIGIT_COLORS, latent_scatter
 from vae import latent
 from vae.checkpoint import Checkpoint
 from vae.judge import predict
-from vae.preprocess import MAX_UPLOAD_BYTES, quantize
+from vae.preprocess import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, quantize
 
 AE_NAME, VAE_NAME, JUDGE_NAME = "ae-z2", "vae-z2", "judge"
 POSTERIOR_COLOR = "#D62728"
@@ -152,8 +152,9 @@ with top[1]:
     upload = st.file_uploader(
         "**Or upload** a photo or scan of one digit", key=S.DRAW_UPLOAD,
         max_upload_size=MAX_UPLOAD_BYTES // 2**20,
-        help="Any image format Pillow reads (PNG, JPEG, GIF, BMP, WebP, ...). Dark ink on light paper is inverted "
-             f"automatically. Up to {MAX_UPLOAD_BYTES // 2**20} MB and 40 megapixels.")
+        help="PNG, JPEG, GIF, BMP, WebP or TIFF. Dark ink on light paper is inverted automatically. Up to "
+             f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_PIXELS / 1e6:g} megapixels (a JPEG photo may have more: "
+             "it is decoded at a reduced scale).")
     choice = canvas.choose(drawing, upload)
     st.caption("The newest input is shown: a new stroke replaces the upload, a new upload replaces the drawing.")
     if choice.message:

@@ -29,8 +29,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 FIELD = 28  # MNIST's image side
 BOX = 20  # the longer side of the ink's bounding box after size normalisation
 CENTRE = 14.0  # where the centre of mass goes (index coordinates, see the module docstring)
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # uploads larger than this are refused before decoding
-MAX_UPLOAD_PIXELS = 40_000_000  # and so are images over 40 megapixels (checked from the header, before decoding)
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # uploads larger than this are refused before decoding (as by the server)
+# Images that would decode to more pixels than this are refused from their header, before any pixel is decoded. The
+# costliest accepted image, a 5-megapixel lossless WebP (about 15 bytes a pixel: libwebp's frame, Pillow's copy of
+# it, the image, its premultiplied copy while shrinking), peaks at 77 MB for one decode, RGBA PNG or TIFF at 56 MB,
+# under the 100 MB a decode may take (`python -m benchmarks.upload_memory`, Pillow 13.0.0; at the former 40
+# megapixels an RGBA PNG took 484 MB). JPEGs count at the scale they are decoded: 1/2 to 1/8
+# (`draft`), so a 48-megapixel phone photo decodes to 3 megapixels and passes.
+MAX_UPLOAD_PIXELS = 5_000_000
+UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # PIL's JPEG also opens phones' MPO files
 WORK_SIDE = 1024  # uploads are shrunk to at most this side before any per-pixel work (a phone photo is 4000 px)
 CANVAS_SIDES = (28, 1024)  # a canvas payload's side must lie in this range
 INK_LEVEL = 0.1  # a pixel with at least this much ink counts for the bounding box
@@ -103,20 +110,21 @@ def load_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int 
 
 def _open_image(data: bytes, max_pixels: int) -> Image.Image:
     """Decode one frame, refusing decompression bombs before the pixels are decoded."""
-    not_image = ("The file is not an image PIL can read; upload a PNG or JPEG of a digit (was it renamed from "
-                 "another format?).")
+    not_image = ("The file is not an image PIL can read as PNG, JPEG, GIF, BMP, WebP or TIFF; upload a PNG or JPEG "
+                 "of a digit (was it renamed from another format?).")
     with warnings.catch_warnings():
         # PIL warns above Image.MAX_IMAGE_PIXELS and raises above twice that; our own limit is lower, and a warning
         # turned into an error keeps a bomb from being decoded at all.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)  # lazy: reads the header only
             width, height = image.size
-            if width * height > max_pixels:
-                raise DrawingError(f"The image is {width}x{height} = {width * height / 1e6:.0f} megapixels; upload "
-                                   f"one under {max_pixels / 1e6:.0f} megapixels.")
-            if hasattr(image, "draft") and image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # JPEG decodes at 1/2, 1/4, 1/8 scale: much faster
+            if image.width * image.height > max_pixels:  # the size it would decode to
+                raise DrawingError(f"The image is {width}x{height} = {width * height:,} pixels; upload one of at "
+                                   f"most {max_pixels:,} ({max_pixels / 1e6:g} megapixels): a crop around the digit is "
+                                   "plenty.")
             image.seek(0)
             image.load()
         except DrawingError:
@@ -132,12 +140,12 @@ def _open_image(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def _ink_from_image(image: Image.Image) -> np.ndarray:
+    if max(image.size) > WORK_SIDE:  # first, in place: every later step copies the image, so copies stay small
+        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     try:
-        image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
+        image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag (a copy, even without one)
     except (OSError, ValueError, SyntaxError):
         pass
-    if max(image.size) > WORK_SIDE:
-        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
@@ -260,4 +268,4 @@ def quantize(digit: np.ndarray) -> np.ndarray:
 
 __all__ = ["DrawingError", "decode_canvas", "encode_canvas", "load_upload", "to_mnist", "ink_bbox", "centre_of_mass",
            "quantize", "FIELD", "BOX", "CENTRE", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MIN_EXTENT",
-           "UPLOAD_MIN_EXTENT"]
+           "UPLOAD_FORMATS", "UPLOAD_MIN_EXTENT"]
