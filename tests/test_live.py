@@ -45,6 +45,7 @@ def test_bad_requests_are_refused_with_a_message(kwargs, message):
         live.TrainRequest(**kwargs)
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_a_job_records_curves_history_and_one_snapshot_per_epoch_then_keeps_both_models(mnist):
     pool = live.TrainingPool(max_jobs=2)
     job = pool.submit(live.TrainRequest(kinds=("ae", "vae"), train_subset=1536, epochs=2, seed=1), mnist)
@@ -68,6 +69,7 @@ def test_a_job_records_curves_history_and_one_snapshot_per_epoch_then_keeps_both
     np.testing.assert_array_equal(job.snapshot_labels, mnist.y_test[:live.SNAPSHOT_DIGITS])
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_app_training_gives_the_same_weights_as_the_command_line_fit(mnist):
     """Alternating the AE's and the VAE's epochs in one thread must not change either: each run owns its random
     streams. So the manifest's command reproduces an app-trained model exactly (same thread count)."""
@@ -83,6 +85,7 @@ def test_app_training_gives_the_same_weights_as_the_command_line_fit(mnist):
         assert history[-1]["test_recon"] == pytest.approx(job.copy_history()[kind][-1]["test_recon"])
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_cancel_stops_within_a_batch_keeps_what_was_drawn_and_frees_the_slot(mnist):
     pool = live.TrainingPool(max_jobs=1)
     job = pool.submit(live.TrainRequest(kinds=("vae",), train_subset=60000, epochs=50), mnist)
@@ -102,6 +105,7 @@ def test_cancel_stops_within_a_batch_keeps_what_was_drawn_and_frees_the_slot(mni
     assert pool.join(second, timeout=60) and second.state == "done"
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_busy_message_says_when_a_slot_should_free_up(mnist):
     pool = live.TrainingPool(max_jobs=1)
     job = pool.submit(live.TrainRequest(kinds=("vae",), train_subset=60000, epochs=5), mnist)
@@ -125,6 +129,7 @@ def test_max_jobs_comes_from_the_environment(monkeypatch):
         assert live.TrainingPool().max_jobs == live.DEFAULT_MAX_JOBS
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_a_session_model_becomes_a_checkpoint_only_when_saved(mnist, scratch):
     pool = live.TrainingPool()
     job = pool.submit(live.TrainRequest(kinds=("vae",), train_subset=200, epochs=1, beta=4.0), mnist)
@@ -147,6 +152,7 @@ def test_a_session_model_becomes_a_checkpoint_only_when_saved(mnist, scratch):
     assert ckpt_mod.available() == ["class-vae"]
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_discard_removes_a_jobs_unsaved_models_but_not_its_saved_checkpoint(mnist, scratch):
     pool = live.TrainingPool()
     job = pool.submit(live.TrainRequest(kinds=("ae", "vae"), train_subset=200, epochs=1), mnist)
@@ -168,6 +174,7 @@ def _wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_a_session_that_ends_has_its_training_cancelled_and_its_slot_freed(mnist):
     present = {"tab-a", "tab-b"}
     pool = live.TrainingPool(max_jobs=1, is_alive=present.__contains__, grace_seconds=0.5, watch_seconds=0.1)
@@ -190,6 +197,7 @@ def test_a_session_that_ends_has_its_training_cancelled_and_its_slot_freed(mnist
         pool.join(job, timeout=30)
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_a_session_that_comes_back_within_the_grace_period_keeps_its_training(mnist):
     present = {"tab-a"}
     pool = live.TrainingPool(max_jobs=1, is_alive=present.__contains__, grace_seconds=60, watch_seconds=0.05)
@@ -205,6 +213,7 @@ def test_a_session_that_comes_back_within_the_grace_period_keeps_its_training(mn
         pool.join(job, timeout=30)
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_an_ended_sessions_unsaved_models_are_deleted_after_the_keep_time(mnist):
     present = {"tab-c"}
     pool = live.TrainingPool(is_alive=present.__contains__, grace_seconds=1, keep_seconds=100, watch_seconds=3600)
@@ -218,6 +227,7 @@ def test_an_ended_sessions_unsaved_models_are_deleted_after_the_keep_time(mnist)
     assert pool.reap(now=1100.0) == [job] and not folder.exists() and job.models == {}
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_one_session_runs_one_training_even_when_its_page_forgot_the_first(mnist):
     """Streamlit's clear_cache also empties the sender's session_state: the pool, not the page, must refuse."""
     pool = live.TrainingPool(max_jobs=3)
@@ -267,6 +277,7 @@ def trained(mnist, tmp_path_factory):
             os.environ[ckpt_mod.SCRATCH_DIR_ENV] = old
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 def test_two_saves_of_one_name_at_the_same_moment_one_wins_the_other_is_told(trained, scratch):
     for attempt in range(10):
         name = f"class-vae-{attempt}"
@@ -304,6 +315,7 @@ def test_the_suggested_name_is_the_next_free_one(scratch):
     assert live.NAME_PATTERN.match(live.free_name("x" * 63))
 
 
+@pytest.mark.slow  # trains on the real MNIST images
 @pytest.mark.parametrize("name", ["data", "docs", "ui", "vae", "pages", "tests", "benchmarks", "checkpoints"])
 def test_names_of_repository_folders_are_saved_and_loaded_in_checkpoints(trained, scratch, monkeypatch, name):
     monkeypatch.chdir(ckpt_mod.REPO_ROOT)
