@@ -13,8 +13,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): requirements.txt | $(PY)
+# The project itself is installed too, editable: Streamlit finds the components it serves as files through it.
+$(RUN_STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -e .
 	$(PY) -c "import torch, torchvision, streamlit, plotly, numpy"
 	touch $@
 

@@ -25,7 +25,7 @@ from vae.preprocess import UPLOAD_MIN_EXTENT, DrawingError, decode_canvas, load_
 from . import components, projector
 from . import state as S
 
-COMPONENT_NAME = "latent_explorer.draw_canvas"
+COMPONENT_NAME = "latent-explorer.draw_canvas"  # declared in pyproject.toml: served as files
 SIDE = 112  # side of the drawing the browser sends (model pixels)
 STROKE = 9.0  # pen width in model pixels: about 2 px after the usual drawing is scaled to MNIST's 20 px box
 SCREEN_PX = 280  # the canvas on screen (CSS px; shrinks to fit its column)
