@@ -37,7 +37,7 @@ import streamlit as st
 from ui import components, resources
 from vae.export import UnsupportedDecoder, decoder_payload, pack
 
-COMPONENT_NAME = "latent_explorer.latent_plane"
+COMPONENT_NAME = "latent-explorer.latent_plane"  # declared in pyproject.toml: served as files
 _SENT_KEY = "_latent_plane_sent"  # session state: {plane key: id of the payload this session's browser holds}
 PRIOR_CIRCLES = (1, 2, 3)  # radii of the N(0, I) prior's 1-, 2- and 3-sigma circles
 # Registered once per process, at import; latent_plane() only mounts instances.
