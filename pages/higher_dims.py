@@ -60,17 +60,19 @@ st.markdown(
     "pointer, for both models at once (the other plane follows with a dashed crosshair). Beside each digit: how far "
     "that z is from the model's nearest code, in standard deviations of its own codes."
 )
-k1, k2, k3, k4 = st.columns([3, 1.2, 1.2, 2])
+k1, k2, k3, k4 = st.columns([3, 1.4, 1.2, 2])
 kind = k1.radio("Plane", list(hd.SLICE_KINDS), key=hd.SLICE_KIND, format_func=hd.SLICE_KINDS.get)
 n_digits = len(data.y_test)
 index = k2.number_input("Test digit #", 0, n_digits - 1, step=1, key=hd.SLICE_DIGIT, disabled=kind == "prior",
                         help="The digit whose code the plane starts from")
+other = k2.number_input("Second test digit #", 0, n_digits - 1, step=1, key=hd.SLICE_OTHER,
+                        disabled=kind != "codes", help="The plane through two codes also passes through this one")
 k3.button("New plane", key="hd_new_plane", help="Draw another z\u2080 and other directions",
           on_click=lambda: st.session_state.update({hd.SLICE_SEED: st.session_state[hd.SLICE_SEED] + 1}))
 map_kind = k4.radio("Map under the codes", list(hd.SLICE_MAPS), key=hd.SLICE_MAP, format_func=hd.SLICE_MAPS.get)
 st.caption(hd.SLICE_NOTES[kind])
 try:
-    planes = hd.planes(ckpts, kind, st.session_state[hd.SLICE_SEED], int(index))
+    planes = hd.planes(ckpts, kind, st.session_state[hd.SLICE_SEED], index, other)
 except sl.SliceError as e:
     st.error(f"This slice cannot be drawn: {e}.")
     st.stop()

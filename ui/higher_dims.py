@@ -28,13 +28,15 @@ from .panels import label
 AE_NAME, VAE_NAME, JUDGE_NAME = "ae-z20", "vae-z20", "judge"
 SAMPLES_SEED, SLICE_SEED = "hd_samples_seed", "hd_slice_seed"  # session state: "New draws", "New plane"
 SLICE_KIND, SLICE_DIGIT, SLICE_MAP = "hd_slice_kind", "hd_slice_digit", "hd_slice_map"
+SLICE_OTHER = "hd_slice_other"  # the second test digit of the plane through two codes
 SLICE_KINDS = {
     "prior": "through a prior draw z\u2080 ~ N(0, I), two random directions",
     "code": "from a test digit's code towards a prior draw",
     "codes": "through two test digits' codes and the codes' centre",
 }
 SLICE_MAPS = {"none": "no map", "distance": "distance to the nearest code", "judge": "judge's confidence"}
-DEFAULTS = {SAMPLES_SEED: 0, SLICE_SEED: 0, SLICE_KIND: "prior", SLICE_DIGIT: 3, SLICE_MAP: "distance"}
+DEFAULTS = {SAMPLES_SEED: 0, SLICE_SEED: 0, SLICE_KIND: "prior", SLICE_DIGIT: 3, SLICE_OTHER: 2,
+            SLICE_MAP: "distance"}
 SHOWN = 32  # samples shown per model and sampler
 SCORED = 1000  # draws scored per model and sampler when the back end's figures are missing
 REAL_FOR_BALLS = 2000  # test images whose k-NN balls define "on the data" for the live scores
@@ -55,8 +57,8 @@ SLICE_NOTES = {
     "code": "a = 0 is the digit's code, a = 1 a draw from N(0, I) (the same draw for both models), b runs along a "
             "random direction at right angles, in the same units. Walk from a = 0 to a = 1: the AE's digit fades "
             "into nothing, the VAE's turns into other digits.",
-    "codes": "The plane through the codes' centre (a = b = 0), the digit's code (a = 1) and a second test digit's "
-             "code. It stays among the data, and here the AE shows no holes either: the difference between the "
+    "codes": "The plane through the codes' centre (a = b = 0), the first digit's code (a = 1) and the second's. "
+             " It stays among the data, and here the AE shows no holes either: the difference between the "
              "models is off the data.",
 }
 
@@ -242,24 +244,30 @@ def score_line(ckpt: Checkpoint, kind: str, figures: dict | None) -> str:
 
 # --- the slice ------------------------------------------------------------------------------------------------------
 
-def planes(ckpts: list[Checkpoint], kind: str, seed: int, index: int) -> dict[str, sl.Plane]:
+def planes(ckpts: list[Checkpoint], kind: str, seed: int, index: int | None = None,
+           other: int | None = None) -> dict[str, sl.Plane]:
     """One plane per model. The prior-draw plane is the same for both (same prior); the others go through each
-    model's own codes, in coordinates that line the two up (fractions of the way). Raises vae.slice.SliceError."""
+    model's own codes (test digit `index`, and `other` for the plane through two codes), in coordinates that line
+    the two up (fractions of the way). Raises vae.slice.SliceError for a missing digit or identical codes."""
     d = ckpts[0].config.latent_dim
     if kind == "prior":
         plane = sl.random_plane(d, seed)
         return {c.name: plane for c in ckpts}
-    rng = np.random.default_rng(seed)
-    draw = rng.standard_normal(d)  # the same prior draw for both models
     n = len(resources.mnist().y_test)
-    other = (index + 1 + int(rng.integers(0, n - 1))) % n  # a second test digit, never the first
+    for what, i in (("a test digit", index), ("a second test digit", other if kind == "codes" else 0)):
+        if i is None or not 0 <= int(i) < n:
+            raise sl.SliceError(f"this plane needs {what} (a number from 0 to {n - 1}); type one in")
+    if kind == "codes" and int(index) == int(other):
+        raise sl.SliceError("the two test digits are the same one: one code twice spans no plane; pick two "
+                            "different digits")
+    draw = np.random.default_rng(seed).standard_normal(d)  # the same prior draw for both models
     out = {}
     for c in ckpts:
         codes = cloud(c)
         if kind == "code":
-            out[c.name] = sl.code_to_draw_plane(codes[index], draw, seed)
+            out[c.name] = sl.code_to_draw_plane(codes[int(index)], draw, seed)
         else:
-            out[c.name] = sl.three_point_plane(codes.mean(0), codes[index], codes[other])
+            out[c.name] = sl.three_point_plane(codes.mean(0), codes[int(index)], codes[int(other)])
     return out
 
 
