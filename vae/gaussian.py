@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import shlex
 import sys
 import time
@@ -28,6 +27,7 @@ from torch import nn
 
 from . import data as data_mod
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .device import platform_info
 from .judge import features as judge_features
 from .judge import predict
 from .metrics import CONFIDENT, frechet_distance
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(seconds, 1),
         "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
                  "train_images": args.train_subset, "test_images": len(mnist.x_test)},
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": "cpu",
         "threads": torch.get_num_threads(),
         "command": " ".join(["python -m vae.gaussian", shlex.join(argv)]).strip(),

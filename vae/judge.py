@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import shlex
 import sys
 import time
@@ -23,7 +22,7 @@ from torch import nn
 
 from . import data as data_mod
 from .checkpoint import save_checkpoint
-from .device import pick_device
+from .device import pick_device, platform_info
 from .models import ConfigError
 
 JUDGE_KIND = "judge"
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "history": history, "test_metrics": final, "train_seconds": round(seconds, 1),
         "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
                  "train_images": len(mnist.x_train), "test_images": len(mnist.x_test)},
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": str(device), "threads": torch.get_num_threads(),
         "command": "python -m vae.judge " + shlex.join(argv),
     }

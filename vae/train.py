@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import shlex
 import sys
 import threading
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from . import data as data_mod
 from .checkpoint import save_checkpoint
-from .device import pick_device
+from .device import pick_device, platform_info
 from .distributed import World, launch_command
 from .losses import loss_terms
 from .models import ACTIVATIONS, ARCHITECTURES, MODEL_KINDS, ConfigError, ModelConfig, build_model
@@ -267,7 +266,7 @@ def training_manifest(model_config: ModelConfig, cfg: TrainConfig, history: list
         "train_seconds": round(seconds, 1),
         "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(data_path),
                  "train_images": cfg.train_subset, "test_images": n_test},
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": str(device),
         "threads": torch.get_num_threads(),
         "command": command,
