@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from .data import file_sha256
-from .models import ConfigError, ModelConfig, build_model
+from . import registry
+from .models import ConfigError, ModelConfig
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.pt"
@@ -371,17 +372,8 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def _build(model_config: dict) -> torch.nn.Module:
-    """The untrained model a manifest's "model" entry describes: the judge classifier, the pixel Gaussian, or an
-    AE/VAE."""
-    if not isinstance(model_config, dict):
-        raise ConfigError(f"model config must be a JSON object, got {type(model_config).__name__}")
-    if model_config.get("kind") == "judge":
-        from .judge import Judge, JudgeConfig  # the judge module imports this one: import here, not at the top
-        return Judge(JudgeConfig.from_dict(model_config))
-    if model_config.get("kind") == "gaussian":
-        from .gaussian import GaussianConfig, PixelGaussian  # likewise imports this module
-        return PixelGaussian(GaussianConfig.from_dict(model_config))
-    return build_model(ModelConfig.from_dict(model_config))
+    """The untrained model a manifest's "model" entry describes: one lookup of its kind in vae.registry."""
+    return registry.build(model_config)
 
 
 def _refused_pickle(torch_message: str) -> str:

@@ -1,0 +1,71 @@
+"""The model-family and dataset tables: every family builds, round-trips through a checkpoint and is refused by name
+when unknown; every family has a tiny test config; the shipped dataset's fingerprint matches its file."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import TINY_FAMILIES
+from vae import checkpoint as ckpt_mod
+from vae import registry
+from vae.data import file_sha256
+from vae.models import ConfigError
+
+MANIFEST = {"training": {}, "history": [], "test_metrics": {}, "data": {}, "versions": {}, "command": "test"}
+
+
+def test_every_registered_family_has_a_tiny_test_config():
+    missing = sorted(set(registry.FAMILIES) - set(TINY_FAMILIES))
+    assert not missing, f"add a tiny config for {missing} to tests/helpers.py TINY_FAMILIES"
+    assert set(TINY_FAMILIES) == set(registry.FAMILIES), "a tiny config names a family that is not registered"
+
+
+@pytest.mark.parametrize("kind", sorted(registry.FAMILIES))
+def test_each_family_builds_its_module_and_round_trips_through_a_checkpoint(tmp_path, kind):
+    fam = registry.family(kind)
+    torch.manual_seed(0)
+    model = registry.build(TINY_FAMILIES[kind])
+    assert isinstance(model, fam.module_type()) and isinstance(model.config, fam.config_type())
+    assert model.config.kind == kind and model.config.to_dict() == TINY_FAMILIES[kind]
+    with torch.no_grad():
+        for buffer in model.buffers():  # the pixel Gaussian's state is buffers: make them differ from the init
+            buffer.add_(torch.rand_like(buffer).tril() if buffer.dim() == 2 else torch.rand_like(buffer))
+    loaded = ckpt_mod.load_checkpoint(ckpt_mod.save_checkpoint(tmp_path / kind, model, MANIFEST))
+    assert type(loaded.model) is type(model)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value), key
+
+
+def test_unknown_kinds_and_bad_entries_are_refused_with_the_known_ones():
+    with pytest.raises(ConfigError, match="Unknown model kind 'flow'. Possible values: ae, vae, judge, gaussian"):
+        registry.build({"kind": "flow"})
+    with pytest.raises(ConfigError, match="Unknown model kind None"):
+        registry.build({"latent_dim": 2})
+    with pytest.raises(ConfigError, match="must be a JSON object"):
+        registry.build(["vae"])
+
+
+def test_the_flags_say_what_each_family_has():
+    assert registry.EXPLORABLE_KINDS == ("ae", "vae")
+    vae, ae = registry.build(TINY_FAMILIES["vae"]), registry.build(TINY_FAMILIES["ae"])
+    assert registry.has_posterior(vae) and not registry.has_posterior(ae)
+    assert vae.encode(torch.rand(2, 1, 28, 28)).logvar is not None, "has_posterior: a VAE's q(z|x) has a variance"
+    assert ae.encode(torch.rand(2, 1, 28, 28)).logvar is None
+    assert [registry.label(k) for k in registry.EXPLORABLE_KINDS] == ["AE", "VAE"]
+    assert not registry.family("judge").browser_decodable and registry.family("vae").browser_decodable
+
+
+def test_data_record_names_the_dataset():
+    record = registry.data_record("abc", train_images=10, test_images=5)
+    assert record == {"dataset": "mnist", "file": "data/mnist.npz", "sha256": "abc", "train_images": 10,
+                      "test_images": 5}
+    with pytest.raises(ConfigError, match="Unknown dataset 'svhn'. Possible values: mnist"):
+        registry.dataset("svhn")
+    assert registry.dataset().label_names == tuple("0123456789")
+
+
+@pytest.mark.slow
+def test_the_shipped_dataset_fingerprint_matches_its_file():
+    mnist = registry.dataset("mnist")
+    assert file_sha256(mnist.path) == mnist.sha256
