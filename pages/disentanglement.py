@@ -20,19 +20,20 @@ st.markdown(
     "**\u03b2**: reconstruction \u2212 \u03b2\u00b7KL(q(z|x) \u2016 N(0, I)); \u03b2 = 1 is the plain VAE. A larger "
     "\u03b2 makes every bit of information in z more expensive and pushes each posterior q(z|x) towards the prior "
     "N(0, I). Dimensions not worth their cost collapse onto the prior and become **inactive** (they no longer depend "
-    "on the digit). The few that stay active tend each to take one factor of variation, such as slant, width or "
-    "stroke thickness: the code is **more disentangled**, but z holds less about the digit, so reconstructions get "
-    "**blurrier**. The bars show how much information (KL, in nats) each dimension carries. A **traversal** keeps "
+    "on the digit), so fewer dimensions carry the code, and z holds less about the digit: reconstructions get "
+    "**blurrier**. Do not expect each active dimension to be one style factor here: on these MNIST models most "
+    "traversal rows, at \u03b2 4 and 8 too, change **which digit** is drawn along with its slant or stroke, and a "
+    "row that changes only the style of one digit is the exception. The bars show how much information (KL, in "
+    "nats) each dimension carries. A **traversal** keeps "
     "one code fixed, sweeps a single dimension z\u2c7c from \u22123 to +3 (the prior's \u00b13\u03c3) and decodes "
     "every step: a disentangled dimension changes one thing about the digit along its row, and an inactive one "
     "changes nothing."
 )
 
-infos, unreadable = D.vae_checkpoints()
+infos, unusable = D.vae_checkpoints()
 imported = importer.disentanglement_infos()  # models imported in this session, newest first: shown first
 infos = [*imported, *infos]
-for name, error in unreadable:
-    st.caption(f"Not offered: {name}: {error}")
+resources.show_unusable(unusable)  # a checkpoint that exists but cannot be used is listed, with the reason
 if not infos:
     st.info("No VAE with more than 2 latent dimensions is in checkpoints/. Train one, e.g. `python -m vae.train "
             "--model vae --latent-dim 10 --beta 4 --out checkpoints/vae-z10-beta4`, then reload this page.")

@@ -30,7 +30,8 @@ st.markdown(
 )
 
 data = resources.mnist()
-family = [name for name in FAMILY if resources.load_model(name).checkpoint is not None] or ["vae-z2"]
+family_scan = resources.checkpoint_scan(tuple(FAMILY))  # a family member that exists but cannot load is listed
+family = [name for name in FAMILY if name in family_scan.usable] or ["vae-z2"]
 share.sync(share.EXPLORER, share.Offer(  # a link's model must be one this page offers now
     tuple(family), "vae-z2" if "vae-z2" in family else family[-1],
     n_digits=0 if data is None else len(data.y_test), z_limit=Z_LIMIT))
@@ -86,6 +87,8 @@ if len(family) > 1 and not (mine and st.session_state[S.USE_SESSION_MODELS] and 
                          family, key=S.FAMILY_MODEL, format_func=FAMILY.get,
                          help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the "
                               "codes pack into the prior's circles as \u03b2 grows")
+with top[1]:
+    resources.show_unusable(family_scan.broken)
 
 
 @st.fragment

@@ -13,7 +13,7 @@ from helpers import KINDS_ARCHS, tiny_config
 from vae import checkpoint as ckpt_mod
 from vae.checkpoint import (CHECKPOINT_DIR_ENV, MANIFEST_FILE, REPO_ROOT, SCRATCH_PREFIX, STALE_SECONDS, WEIGHTS_FILE,
                             CheckpointError, NameTaken, available, clean_leftovers, leftovers, load_checkpoint,
-                            read_manifest, remove_stale_scratch, resolve, save_checkpoint, scan)
+                            read_manifest, remove_stale_scratch, resolve, save_checkpoint, scan, Scan)
 from vae.data import file_sha256
 from vae.models import build_model
 
@@ -314,3 +314,11 @@ def test_scan_names_files_in_the_checkpoint_folder_as_checkpoints_slash(tmp_path
     (save_checkpoint(tmp_path / "m", _tiny(), MANIFEST) / MANIFEST_FILE).write_text("[]")
     assert scan().broken == [("m", "checkpoints/m/manifest.json: manifest is not a JSON object; restore or retrain "
                                     "the checkpoint")]
+
+
+def test_scan_can_be_limited_to_the_names_a_page_offers(tmp_path):
+    for name in ("a", "b"):
+        save_checkpoint(tmp_path / name, _tiny(), MANIFEST)
+    (tmp_path / "c").mkdir()
+    assert scan(tmp_path, names=("a", "c", "missing")) == Scan(["a"], [("c", scan(tmp_path).broken[0][1])])
+    assert scan(tmp_path, names=()) == Scan([], [])

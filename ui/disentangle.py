@@ -51,28 +51,42 @@ def _beta_of(manifest: dict) -> float:
     return float(beta) if isinstance(beta, (int, float)) and not isinstance(beta, bool) else float("nan")
 
 
-def vae_checkpoints() -> tuple[list[VaeInfo], list[tuple[str, str]]]:
-    """The VAEs with latent_dim > 2 among the checkpoints (from their manifests, no weights read), the beta family
-    first by beta, then the rest by name; and (name, one-line error) for folders whose manifest cannot be read.
+def _offered(manifest: dict | None) -> bool:
+    """Whether this page offers a checkpoint with this manifest: a VAE with latent_dim > 2 (None: unreadable, so
+    perhaps one). AEs have no posterior and 2-D VAEs have nothing to disentangle."""
+    if manifest is None:
+        return True
+    model = manifest.get("model")
+    if not isinstance(model, dict):
+        return True
+    dim = model.get("latent_dim")
+    return model.get("kind") == "vae" and isinstance(dim, int) and not isinstance(dim, bool) and dim > 2
 
-    AEs have no posterior and 2-D VAEs have nothing to disentangle, so neither is offered."""
-    found, unreadable = [], []
-    for name in ckpt_mod.available():
+
+def vae_checkpoints() -> tuple[list[VaeInfo], list[tuple[str, str]]]:
+    """The VAEs with latent_dim > 2 among the checkpoints that load (resources.checkpoint_scan), the beta family
+    first by beta, then the rest by name; and (name, one-line reason naming the file) for each checkpoint folder that
+    exists but cannot be used and might be one of them (its manifest says so, or cannot be read)."""
+    scan = resources.checkpoint_scan()
+    found = []
+    for name in scan.usable:
         try:
             manifest = ckpt_mod.read_manifest(name)
-        except ckpt_mod.CheckpointError as e:
-            unreadable.append((name, str(e)))
+        except ckpt_mod.CheckpointError:  # removed since the scan: the next run's scan sees it
             continue
-        model = manifest.get("model")
-        if not isinstance(model, dict):
-            continue
-        dim = model.get("latent_dim")
-        if model.get("kind") != "vae" or not isinstance(dim, int) or isinstance(dim, bool) or dim <= 2:
-            continue
-        found.append(VaeInfo(name, dim, _beta_of(manifest)))
+        if _offered(manifest):
+            found.append(VaeInfo(name, manifest["model"]["latent_dim"], _beta_of(manifest)))
+    unusable = []
+    for name, reason in scan.broken:
+        try:
+            manifest = ckpt_mod.read_manifest(name)
+        except ckpt_mod.CheckpointError:
+            manifest = None
+        if _offered(manifest):
+            unusable.append((name, reason))
     family = sorted((v for v in found if v.name.startswith(FAMILY_PREFIX)), key=lambda v: (v.beta, v.name))
     rest = [v for v in found if not v.name.startswith(FAMILY_PREFIX)]
-    return family + rest, unreadable
+    return family + rest, unusable
 
 
 def default_model(infos: Sequence[VaeInfo]) -> str | None:

@@ -173,9 +173,10 @@ def _reason(error: CheckpointError) -> str:
     return f"{display_path(error.path)}: {error.problem}"
 
 
-def scan(directory: str | Path | None = None, load=None) -> Scan:
-    """Check every checkpoint folder in `directory` (default: checkpoint_dir()) by loading it with `load(name)`
-    (default: load_checkpoint on the CPU; a caller with a cache passes its cached loader).
+def scan(directory: str | Path | None = None, load=None, names=None) -> Scan:
+    """Check every checkpoint folder in `directory` (default: checkpoint_dir()), or only those among `names`, by
+    loading it with `load(name)` (default: load_checkpoint on the CPU; a caller with a cache passes its cached
+    loader). A name in `names` without a folder is neither usable nor broken: it is simply not there.
 
     A folder that exists but cannot be used is reported, never dropped: a missing manifest (an interrupted save, or
     a folder that is not a checkpoint), a manifest that is not valid, weights that are missing, fail their sha256 or
@@ -187,7 +188,7 @@ def scan(directory: str | Path | None = None, load=None) -> Scan:
     if not d.is_dir():
         return Scan(usable, broken)
     for folder in sorted(d.iterdir()):
-        if not folder.is_dir() or folder.name.startswith("."):
+        if not folder.is_dir() or folder.name.startswith(".") or (names is not None and folder.name not in names):
             continue
         if not (folder / MANIFEST_FILE).is_file():
             what = ("a save that was interrupted: it holds only " + (", ".join(sorted(p.name for p in folder.iterdir()))
