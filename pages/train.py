@@ -59,8 +59,7 @@ start_cols = st.columns([1, 4])
 start_cols[0].button("Start training", type="primary", key="train_start", disabled=running, on_click=T.start,
                      help="Refused while this session's training runs, or when the server is full")
 start_cols[1].caption(
-    f"Latent size 2 (the plane you can see), MLP 784\u2013512\u2013256\u20132 as in the shipped models, batches of "
-    f"128, Adam at 1e-3. About {T.estimate_seconds(request):.0f} s at this server's pace; at most "
+    f"{T.recipe_text(request)} About {T.estimate_seconds(request):.0f} s at this server's pace; at most "
     f"{T.pool().max_jobs} trainings run on the server at once.")
 
 

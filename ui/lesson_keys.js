@@ -42,14 +42,14 @@ function onKey(e) {
 }
 
 export default function (component) {
-  const { data, setTriggerValue, parentElement } = component;
+  const { data, setTriggerValue } = component;
   LISTENER.send = setTriggerValue;
   LISTENER.enabled = !(data && data.enabled === false);
   if (!LISTENER.attached) {
     document.addEventListener("keydown", onKey);
     LISTENER.attached = true;
   }
-  parentElement.setAttribute("data-lesson-keys", "on");
+  window.__lessonKeys = window.__lessonKeys || { last: null, count: 0, attached: true };
   return () => {
     document.removeEventListener("keydown", onKey);
     LISTENER.attached = false;

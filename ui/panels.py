@@ -55,7 +55,7 @@ def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
     cols = st.columns(len(models), gap="large")
     for col, ckpt in zip(cols, models):
         with col:
-            st.markdown(f"**{label(ckpt)}** at z = ({z[0]:.3f}, {z[1]:.3f})")
+            st.markdown(f"**{label(ckpt)}**")  # z itself is in the heading above both columns
             image = latent.decode(ckpt.model, np.array([z]))[0]
             mu, _ = resources.encoded(ckpt.name)
             near = latent.nearest(mu, np.asarray(z, np.float32), k=5)
@@ -215,7 +215,8 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
         fig.add_trace(go.Scatter(x=np.arange(1, steps), y=ch, mode="lines+markers", name=name,
                                  line=dict(color=color, width=3)))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      title="Pixel change between consecutive steps (RMS): a spike is a jump",
+                      title=dict(text="Pixel change per step (RMS)<br><sup>a spike is a jump</sup>",
+                                 automargin=True),
                       xaxis_title="step", yaxis_title="RMS change", font=dict(size=14))
     fig.update_xaxes(gridcolor="#e6e6e6")
     fig.update_yaxes(gridcolor="#e6e6e6", rangemode="tozero")

@@ -83,10 +83,20 @@ def toggle() -> None:
         del st.query_params[PARAM]
 
 
+# Every page, every mode: on a touch screen a vertical swipe over a chart scrolls the page instead of being
+# swallowed by the chart (plotly's drag layers set touch-action: none; the latent plane sets pan-y itself).
+_BASE_CSS = """
+<style>
+@media (pointer: coarse) {
+  .stPlotlyChart .nsewdrag, .stPlotlyChart .draglayer, .stPlotlyChart .main-svg { touch-action: pan-y !important; }
+}
+</style>
+"""
+
+
 def apply() -> None:
-    """Inject the projector style sheet for this session's page when the mode is on."""
-    if is_on():
-        st.html(_CSS)
+    """Inject the page styles: the touch rules always, the projector style sheet when the mode is on."""
+    st.html(_BASE_CSS + (_CSS if is_on() else ""))
 
 
 def digit_factor(normal: int) -> int:

@@ -103,6 +103,27 @@ def start() -> None:
     st.session_state[S.TRAIN_EPOCH] = None
 
 
+def _layers(manifest_model: dict) -> str:
+    """784-512-256-2 from a model config (as a dict): the widths of an MLP encoder, image to z."""
+    return "\u2013".join(str(w) for w in (784, *manifest_model["hidden"], manifest_model["latent_dim"]))
+
+
+def recipe_text(request: live.TrainRequest, shipped: str = "vae-z2") -> str:
+    """What a training here builds, read from the request's own configs, beside the shipped model's manifest (so
+    the text cannot claim an architecture or schedule that is not the one trained)."""
+    model, train = request.model_config("vae").to_dict(), request.train_config("vae")
+    text = (f"Latent size {model['latent_dim']} (the plane you can see), MLP {_layers(model)}, batches of "
+            f"{train.batch_size}, Adam at {train.lr:g} with a {train.lr_schedule} learning rate.")
+    loaded = resources.load_model(shipped)
+    if loaded.checkpoint is not None:
+        m = loaded.checkpoint.manifest
+        same = m["model"]["hidden"] == model["hidden"] and m["training"]["lr_schedule"] == train.lr_schedule
+        text += (f" The shipped {shipped} is {'the same' if same else 'larger and trained longer'}: MLP "
+                 f"{_layers(m['model'])}, a {m['training']['lr_schedule']} schedule, {m['training']['epochs']} "
+                 f"epochs on {m['training']['train_subset']:,} images.")
+    return text
+
+
 def estimate_seconds(request: live.TrainRequest) -> float:
     """Rough run time from the pace of this session's last training (else 20,000 images/s for each model)."""
     job = current_job()
