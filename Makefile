@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
 HOST ?= 127.0.0.1
 
-.PHONY: hall hall-stop system-packages run test test-fast bench train-all iwae evaluate screenshots chromium clean
+.PHONY: hall hall-stop system-packages run classroom test test-fast bench train-all iwae evaluate screenshots chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ system-packages:  # Debian's chromium (browser tests) and haproxy (make hall, ha
 
 chromium: system-packages
 
+# `make run` serves this computer only (HOST=127.0.0.1); `make classroom` serves the local network (HOST=0.0.0.0)
+# and the app's sidebar shows the class link as text and a QR code. Either prints the address first.
 run: $(RUN_STAMP)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	@$(PY) -m ui.classroom --host $(HOST) --port $(PORT)
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+classroom:
+	$(MAKE) run HOST=0.0.0.0
 
 # A lecture hall: REPLICAS app processes on ports PORT+1.. behind HAProxy on HOST:PORT with session affinity
 # (deploy/hall.py; README "A lecture hall"). hall-stop ends exactly what hall started (pids in runs/hall/).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import projector, resources, runtime
+from ui import classroom, projector, resources, runtime
 from ui import state as S
 from ui.plots import latent_scatter
 
@@ -81,5 +81,6 @@ navigation = st.navigation([
     st.Page("pages/import_model.py", title="Import a model", icon="\U0001f4e5", url_path="import"),
 ])
 projector.toggle()
+classroom.sidebar()  # "Class link": how students join (make classroom)
 projector.apply()
 navigation.run()
