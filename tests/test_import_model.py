@@ -162,6 +162,7 @@ def test_written_checkpoint_loads_with_manifest_and_provenance(tmp_path, checkpo
     assert m["test_metrics"] == imported.test_metrics
     assert m["command"] == "python -m vae.import_model my-vae.pt --name nb-z2"
     assert m["model"]["latent_dim"] == 2 and m["model"]["hidden"] == [32]
+    assert m["data"]["dataset"] == "mnist" and m["data"]["test_images"] == 10000
     for key, value in imported.model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value), key
 

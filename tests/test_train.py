@@ -53,6 +53,7 @@ def test_main_writes_a_checkpoint_whose_metrics_can_be_reproduced(tmp_path, monk
     m = ckpt.manifest
     assert m["command"] == "python -m vae.train " + " ".join(argv)
     assert m["data"]["sha256"] == "f" * 64 and m["versions"]["torch"] == torch.__version__
+    assert (m["data"]["dataset"], m["data"]["file"]) == ("mnist", "data/mnist.npz"), "the registry's dataset entry"
     assert [row["epoch"] for row in m["history"]] == [1, 2]
     assert set(m["test_metrics"]) == {"recon", "kl", "loss", "neg_elbo"}
     again = evaluate(ckpt.model, images_to_tensor(mnist.x_test), beta=1.0)

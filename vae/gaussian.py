@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from . import data as data_mod
+from . import registry
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .device import platform_info
 from .judge import features as judge_features
@@ -295,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         "history": tries,
         "test_metrics": test_metrics,
         "train_seconds": round(seconds, 1),
-        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
-                 "train_images": args.train_subset, "test_images": len(mnist.x_test)},
+        "data": registry.data_record(data_mod.file_sha256(args.data), train_images=args.train_subset,
+                                     test_images=len(mnist.x_test)),
         "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": "cpu",
         "threads": torch.get_num_threads(),

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
+from . import registry
 from .data import DEFAULT_PATH, Mnist, file_sha256
 from .models import N_PIXELS, ConfigError, ModelConfig, build_model
 from .train import evaluate, images_to_tensor
@@ -303,7 +304,7 @@ def manifest(imported: Imported, command: str, data_path: str | Path = DEFAULT_P
         "training": {"beta": 1.0, "imported": True},
         "history": [],
         "test_metrics": imported.test_metrics,
-        "data": {"file": "data/mnist.npz", "sha256": file_sha256(data_path), "test_images": 10000},
+        "data": registry.data_record(file_sha256(data_path), test_images=10000),
         "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
         "command": command,
         "provenance": f"imported from {imported.source}",

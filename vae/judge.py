@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as data_mod
+from . import registry
 from .checkpoint import save_checkpoint
 from .device import pick_device, platform_info
 from .models import ConfigError
@@ -176,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "lr_schedule": "cosine",
                      "seed": args.seed},
         "history": history, "test_metrics": final, "train_seconds": round(seconds, 1),
-        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(args.data),
-                 "train_images": len(mnist.x_train), "test_images": len(mnist.x_test)},
+        "data": registry.data_record(data_mod.file_sha256(args.data), train_images=len(mnist.x_train),
+                                     test_images=len(mnist.x_test)),
         "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": str(device), "threads": torch.get_num_threads(),
         "command": "python -m vae.judge " + shlex.join(argv),

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_mod
+from . import registry
 from .data import DEFAULT_PATH, Mnist
 from .latent import encode_images
 from .models import ModelConfig
@@ -49,7 +50,7 @@ MAX_SUBSET = 60000  # the whole MNIST training set
 MAX_EPOCHS = 50
 SNAPSHOT_DIGITS = 2000  # test digits whose codes are recorded after every epoch (first 2,000, all ten classes)
 CURVE_EVERY = 5  # one curve point per this many batches (the mean of those batches)
-KINDS = ("ae", "vae")
+KINDS = registry.EXPLORABLE_KINDS  # ("ae", "vae")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 

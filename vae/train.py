@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from . import data as data_mod
+from . import registry
 from .checkpoint import save_checkpoint
 from .device import pick_device, platform_info
 from .distributed import World, launch_command
@@ -264,8 +265,8 @@ def training_manifest(model_config: ModelConfig, cfg: TrainConfig, history: list
         "history": history,
         "test_metrics": test_metrics,
         "train_seconds": round(seconds, 1),
-        "data": {"file": "data/mnist.npz", "sha256": data_mod.file_sha256(data_path),
-                 "train_images": cfg.train_subset, "test_images": n_test},
+        "data": registry.data_record(data_mod.file_sha256(data_path), train_images=cfg.train_subset,
+                                     test_images=n_test),
         "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": str(device),
         "threads": torch.get_num_threads(),
