@@ -37,6 +37,14 @@ def test_each_family_builds_its_module_and_round_trips_through_a_checkpoint(tmp_
         assert torch.equal(loaded.model.state_dict()[key], value), key
 
 
+def test_the_explorable_families_are_the_ones_models_py_builds():
+    from vae.models import MODEL_CLASSES, MODEL_KINDS
+
+    assert set(MODEL_KINDS) == set(registry.EXPLORABLE_KINDS)
+    assert {k: c for k, c in MODEL_CLASSES.items()} == {k: registry.family(k).module_type()
+                                                         for k in registry.EXPLORABLE_KINDS}
+
+
 def test_unknown_kinds_and_bad_entries_are_refused_with_the_known_ones():
     with pytest.raises(ConfigError, match="Unknown model kind 'flow'. Possible values: ae, vae, judge, gaussian"):
         registry.build({"kind": "flow"})

@@ -9,14 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae import gaussian, latent
+from vae import gaussian, latent, registry
 from vae.checkpoint import SESSION_PREFIX, Checkpoint, resolve
 
 from . import export, projector, resources, share
 from . import state as S
 from .images import png_bytes, tile
 
-MODEL_LABEL = {"ae": "AE", "vae": "VAE"}
+MODEL_LABEL = {kind: registry.label(kind) for kind in registry.EXPLORABLE_KINDS}  # {"ae": "AE", "vae": "VAE"}
 
 
 def label(ckpt: Checkpoint) -> str:

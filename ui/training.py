@@ -20,12 +20,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ui import projector, resources
 from ui import state as S
 from ui.plots import latent_scatter
-from vae import live
+from vae import live, registry
 from vae.checkpoint import CheckpointError
 
 KIND_CHOICES = {"both": ("ae", "vae"), "vae": ("vae",), "ae": ("ae",)}  # the Models radio's options
 COLORS = {"ae": "#CC6677", "vae": "#332288"}  # the explorer's AE and VAE colours
-LABELS = {"ae": "AE", "vae": "VAE"}
+LABELS = {kind: registry.label(kind) for kind in live.KINDS}  # {"ae": "AE", "vae": "VAE"}
 POLL_SECONDS = 0.7  # how often a running training's panel refreshes
 
 
