@@ -52,6 +52,7 @@ def write_once(folder: Path, name: str, content: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a server may run as another user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

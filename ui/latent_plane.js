@@ -322,6 +322,7 @@ class Plane {
     this.resizer.disconnect();
     if (this.raf) cancelAnimationFrame(this.raf);
     clearTimeout(this.askTimer);
+    this.destroyed = true;
     this.root.remove();
     INSTANCES.delete(this.parent);
     const hooks = window.__latentPlane;
@@ -342,9 +343,21 @@ class Plane {
     // plane, or when this plane asked for it. Otherwise the options name the payload this plane should hold.
     this.wantedPayload = opts.payload_id;
     if (oc.end >= bytes.length && this.failedPayload === opts.payload_id) return; // keep showing why it failed
-    const pc = oc.end < bytes.length ? readContainer(bytes, oc.end) : null;
+    let pc = oc.end < bytes.length ? readContainer(bytes, oc.end) : null;
+    if (pc && pc.header.kind === "payload_ref") { // the payload as a static file: fetched once, cached by the browser
+      this.payloadRef = pc.header;
+      pc = null;
+    }
+    if (!pc && (opts.payload_id !== this.payloadId || !this.dec) && this.fetched &&
+        this.fetched.id === opts.payload_id) {
+      bytes = this.fetched.bytes;
+      pc = readContainer(bytes, 0);
+    }
+    this.fetched = null;
     if (!pc && (opts.payload_id !== this.payloadId || !this.dec)) {
-      this.askForPayload(opts.payload_id);
+      const ref = this.payloadRef;
+      if (ref && ref.payload_id === opts.payload_id && this.refFailed !== ref.payload_id) this.fetchPayload(ref, data);
+      else this.askForPayload(opts.payload_id, this.refFailed === opts.payload_id);
       this.messageEl.textContent = "Loading the decoder\u2026";
       this.messageEl.hidden = false;
       return;
@@ -497,19 +510,43 @@ class Plane {
     this.view = { x: [cx - span / 2, cx + span / 2], y: [cy - span / 2, cy + span / 2] };
   }
 
-  askForPayload(id) {
+  askForPayload(id, inline = false) {
     // Ask the server to send the payload with the next run; ask again every 3 s until it arrives (a request can
-    // be lost when another rerun interrupts the one it started).
+    // be lost when another rerun interrupts the one it started). inline: send the bytes, not a file's URL.
     if (this.requestedPayload === id || !this.setTriggerValue) return;
     this.requestedPayload = id;
-    this.setTriggerValue("need_payload", id);
+    this.setTriggerValue("need_payload", inline ? `inline:${id}` : id);
     clearTimeout(this.askTimer);
     this.askTimer = setTimeout(() => {
       if (this.payloadId !== id && this.wantedPayload === id && this.requestedPayload === id) {
         this.requestedPayload = null;
-        this.askForPayload(id);
+        this.askForPayload(id, inline);
       }
     }, 3000);
+  }
+
+  fetchPayload(ref, data) {
+    // GET the payload's static file (its name is a hash of its content, so the browser may keep it), then run the
+    // newest data again with it. A failed fetch asks the server for the bytes instead.
+    this.latestData = data;
+    if (this.fetching === ref.url) return;
+    this.fetching = ref.url;
+    fetch(new URL(ref.url, document.baseURI))
+      .then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.arrayBuffer();
+      })
+      .then((buf) => { this.fetched = { id: ref.payload_id, bytes: new Uint8Array(buf) }; },
+            () => { this.refFailed = ref.payload_id; })
+      .then(() => {
+        this.fetching = null;
+        if (this.destroyed) return;
+        try {
+          this.update(this.latestData);
+        } catch (err) {
+          this.showError(err);
+        }
+      });
   }
 
   showError(err) {

@@ -25,16 +25,23 @@ cache) and the component keeps its identity (it is keyed on `key`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import struct
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
 
+from streamlit import file_util
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from ui import components, resources
+from vae.checkpoint import SESSION_PREFIX
 from vae.export import UnsupportedDecoder, decoder_payload, pack
 
 COMPONENT_NAME = "latent-explorer.latent_plane"  # declared in pyproject.toml: served as files
@@ -42,6 +49,12 @@ _SENT_KEY = "_latent_plane_sent"  # session state: {plane key: id of the payload
 PRIOR_CIRCLES = (1, 2, 3)  # radii of the N(0, I) prior's 1-, 2- and 3-sigma circles
 # Registered once per process, at import; latent_plane() only mounts instances.
 _mount = components.register(COMPONENT_NAME, "latent_plane")
+STATIC_FOLDER = "latent-explorer"  # under the app's static folder (server.enableStaticServing): the payload files
+# The files' modification time. A payload file is named by its content hash, so it never changes; Streamlit serves
+# app static files with Last-Modified and no Cache-Control, and browsers then keep a file fresh for a tenth of its
+# age (RFC 9111, heuristic freshness): an old date lets a reload take the decoder from the browser's cache.
+STATIC_MTIME = 946684800  # 2000-01-01
+_PUBLISHED: dict[str, tuple[bytes, str]] = {}  # payload id -> (payload, URL of its static file), in this process
 
 
 class PlanePayload(NamedTuple):
@@ -78,6 +91,8 @@ def plane_payload(name: str, dtype: str = "float16") -> PlanePayload:
         payload, mu = _plane_payload(name, resources.stamp(name), resources.device(), dtype)
     except UnsupportedDecoder as e:
         return PlanePayload(None, None, str(e))
+    if not name.startswith(SESSION_PREFIX):  # a session's own models stay inline: no file per student
+        publish(payload)
     return PlanePayload(payload, mu, None)
 
 
@@ -126,6 +141,34 @@ def _points_groups(overlay_points) -> list[dict]:
         groups.append({"x": x, "y": y, "label": g.get("label"), "color": g.get("color", "#000000"),
                        "size": float(g.get("size", 3.5))})
     return groups
+
+
+def publish(payload: bytes) -> str | None:
+    """Write `payload` as a static file named by a hash of its bytes (once per process) and return its URL relative
+    to the page ("app/static/latent-explorer/<hash>.lex"); planes then fetch it over HTTP, where the browser caches
+    it, instead of receiving it in the websocket message. None when the app does not serve static files
+    (server.enableStaticServing) or the folder cannot be written: the payload then goes inline."""
+    url = published_url(payload)
+    if url is not None:
+        return url
+    ctx = get_script_run_ctx()
+    if ctx is None or not st.get_option("server.enableStaticServing"):
+        return None
+    name = f"{hashlib.sha256(payload).hexdigest()[:20]}.lex"
+    folder = Path(file_util.get_app_static_dir(ctx.main_script_path)) / STATIC_FOLDER
+    try:
+        path = components.write_once(folder, name, payload)
+        os.utime(path, (STATIC_MTIME, STATIC_MTIME))
+    except OSError:
+        return None
+    _PUBLISHED[payload_id(payload)] = (payload, f"app/static/{STATIC_FOLDER}/{name}")
+    return _PUBLISHED[payload_id(payload)][1]
+
+
+def published_url(payload: bytes) -> str | None:
+    """The URL publish() gave these very bytes (not merely the same payload id: a damaged copy keeps its header)."""
+    entry = _PUBLISHED.get(payload_id(payload))
+    return entry[1] if entry is not None and (entry[0] is payload or entry[0] == payload) else None
 
 
 def payload_id(payload: bytes) -> str:
@@ -234,14 +277,19 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                             link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
                             projector=projector, projection=projection, axis_labels=axis_labels)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
-    # marker, so the options change) send the options alone, naming the payload. A plane that lacks it (remounted
-    # after a page switch) asks for it with the "need_payload" trigger, and the next run sends it again.
+    # marker, so the options change) send the options alone, naming the payload. A published payload (a shipped
+    # checkpoint's) goes as a reference to its static file, which the browser fetches and caches; others go inline.
+    # A plane that lacks it (remounted after a page switch) asks for it with the "need_payload" trigger, and the
+    # next run sends it again; "inline:<id>" asks for the bytes themselves (its fetch failed).
     sent = st.session_state.setdefault(_SENT_KEY, {})
-    if (st.session_state.get(key) or {}).get("need_payload"):  # this run answers the plane's request
+    asked = (st.session_state.get(key) or {}).get("need_payload")
+    if asked:  # this run answers the plane's request
         sent.pop(key, None)
-    send_payload = sent.get(key) != pid
-    result = _mount(key=key, data=options + payload if send_payload else options,
-                    on_pinned_change=on_pin or _ignore, on_need_payload_change=_ignore)
+    data = options
+    if sent.get(key) != pid:
+        url = None if str(asked).startswith("inline:") else published_url(payload)
+        data = options + (pack({"kind": "payload_ref", "payload_id": pid, "url": url}) if url else payload)
+    result = _mount(key=key, data=data, on_pinned_change=on_pin or _ignore, on_need_payload_change=_ignore)
     sent[key] = pid
     return {"pinned": result.get("pinned")}
 
