@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 ROOT = CHECKPOINT_DIR.parent
 PAGE_FILES = {H.EXPLORER: str(ROOT / "pages" / "explorer.py"),
               H.DISENTANGLEMENT: str(ROOT / "pages" / "disentanglement.py")}
-OTHER_PAGES = (str(ROOT / "app.py"), str(ROOT / "pages" / "draw.py"), str(ROOT / "pages" / "train.py"))
+OTHER_PAGES = [str(ROOT / "app.py")] + sorted(str(p) for p in (ROOT / "pages").glob("*.py")
+                                         if str(p) not in PAGE_FILES.values())
 EXPLORER_FAMILY = ("ae-z2", "vae-z2-beta0.1", "vae-z2-beta0.5", "vae-z2", "vae-z2-beta2", "vae-z2-beta4")  # the page's
 N_DIGITS = 10_000
 GARBLE = ("", "nan", "-inf", "1e999", "<script>alert(1)</script>", "\uff11", "1,2,3,4", "9" * 250, ",,,", " ")
