@@ -255,7 +255,7 @@ def evaluate_on_test_set(model: torch.nn.Module, x_test_uint8: np.ndarray) -> di
     """recon, kl and neg_elbo (nats per image) over the test images, one eps draw per image from vae.train's fixed
     evaluation seed: the numbers every checkpoint's manifest holds."""
     terms = evaluate(model, images_to_tensor(x_test_uint8), beta=1.0)
-    if model.config.kind == "ae":
+    if not registry.has_posterior(model):  # no KL term, no ELBO
         return {"recon": terms["recon"]}
     return {k: terms[k] for k in ("recon", "kl", "neg_elbo")}
 

@@ -84,14 +84,14 @@ class TrainRequest:
             raise LiveError("Live training uses a 2-D latent space, the one the planes can show.")
 
     def train_config(self, kind: str) -> TrainConfig:
-        return TrainConfig(beta=self.beta if kind == "vae" else 1.0, epochs=self.epochs,
+        return TrainConfig(beta=self.beta if registry.family(kind).has_posterior else 1.0, epochs=self.epochs,
                            train_subset=self.train_subset, seed=self.seed)
 
     def model_config(self, kind: str) -> ModelConfig:
         return ModelConfig(kind=kind, latent_dim=self.latent_dim)  # the shipped 2-D models' MLP, 512-256
 
     def describe(self, kind: str) -> str:
-        what = "AE" if kind == "ae" else f"VAE \u03b2 {self.beta:g}"
+        what = registry.label(kind) + (f" \u03b2 {self.beta:g}" if registry.family(kind).has_posterior else "")
         return f"{what}, {self.train_subset:,} images, {self.epochs} epochs, seed {self.seed}"
 
 

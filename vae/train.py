@@ -158,7 +158,7 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
 
 def _terms_text(terms: dict[str, float], kind: str) -> str:
     """"rec R kl K -elbo E" for a VAE; "rec R" for an AE, which has neither a KL term nor an ELBO."""
-    if kind == "ae":
+    if not registry.family(kind).has_posterior:
         return f"rec {terms['recon']:7.2f}"
     return f"rec {terms['recon']:7.2f} kl {terms['kl']:6.2f} -elbo {terms['neg_elbo']:7.2f}"
 
@@ -258,7 +258,7 @@ def training_manifest(model_config: ModelConfig, cfg: TrainConfig, history: list
     """The manifest of a trained model: its training settings, history, test metrics, data fingerprint, versions
     and the command that retrains it (everything save_checkpoint needs besides the model)."""
     test_metrics = _terms(history[-1], "test_")
-    if model_config.kind == "ae":  # an AE has no ELBO: its -ELBO column would only repeat recon
+    if not registry.family(model_config.kind).has_posterior:  # no ELBO: the -ELBO column would only repeat recon
         test_metrics = {"recon": test_metrics["recon"]}
     return {
         "training": asdict(cfg),
@@ -336,7 +336,7 @@ def _train_and_save(args, argv: list[str], model_config: ModelConfig, cfg: Train
     """Train, then write the checkpoint (under torchrun: rank 0 alone prints and writes)."""
     lead = world is None or world.rank == 0
     say = print if lead else (lambda *a, **k: None)
-    if model_config.kind == "ae" and cfg.beta != 1.0:
+    if not registry.family(model_config.kind).has_posterior and cfg.beta != 1.0:
         say("note: --beta has no effect on a plain AE (it has no KL term)", file=sys.stderr)
     where = f"{device}" if world is None else f"{world.size} processes ({world.describe(device)['backend']}, {device})"
     say(f"training {model_config.kind} ({model_config.arch}, latent {model_config.latent_dim}) on "
