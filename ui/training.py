@@ -29,13 +29,21 @@ LABELS = {kind: registry.label(kind) for kind in live.KINDS}  # {"ae": "AE", "va
 POLL_SECONDS = 0.7  # how often a running training's panel refreshes
 
 
+def _server_runtime() -> Runtime | None:
+    """The Streamlit server's runtime; None in scripts and in AppTest (which stands a mock in for it, and gives every
+    simulated session the same id)."""
+    if not Runtime.exists():
+        return None
+    runtime = Runtime.instance()
+    return runtime if type(runtime) is Runtime else None
+
+
 def session_alive(session_id: str) -> bool:
     """Whether the session `session_id` is connected to this server (Streamlit 1.67: Runtime.is_active_session,
     thread-safe). A session whose tab closed, or whose connection dropped, is not; one that reconnects is again.
-    Without a runtime (AppTest, scripts) every session counts as present."""
-    if not Runtime.exists():
-        return True
-    return bool(Runtime.instance().is_active_session(session_id))
+    Without a server runtime every session counts as present."""
+    runtime = _server_runtime()
+    return True if runtime is None else bool(runtime.is_active_session(session_id))
 
 
 def pool() -> live.TrainingPool:
@@ -44,8 +52,9 @@ def pool() -> live.TrainingPool:
 
 
 def session_id() -> str | None:
+    """This session's id on a real server (the owner of its trainings), else None."""
     ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
+    return ctx.session_id if ctx is not None and _server_runtime() is not None else None
 
 
 def current_job() -> live.LiveJob | None:
