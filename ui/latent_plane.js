@@ -268,7 +268,8 @@ class Plane {
       el("span", null, item, String(d));
     });
     el("div", "lp-help", side,
-       "hover or drag: decode \u00b7 click or Enter: pin \u00b7 arrow keys: nudge (Shift: \u00d710)");
+       "hover or drag: decode \u00b7 click or Enter: pin \u00b7 arrow keys: nudge (Shift: \u00d710) \u00b7 "
+       + "wheel or pinch: zoom, double-click: whole view");
     this.messageEl = el("div", "lp-message", root);
     this.messageEl.hidden = true;
     this.parent.appendChild(root);
@@ -303,6 +304,18 @@ class Plane {
     over.addEventListener("pointermove", this.onMove);
     over.addEventListener("pointerleave", this.onLeave);
     over.addEventListener("click", this.onClick);
+    // zoom: the wheel or two fingers about the pointer, a double-click back to the page's view
+    over.addEventListener("wheel", (e) => {
+      const z = this.eventZ(e);
+      if (!z) return;
+      e.preventDefault();
+      this.zoomAt(z, Math.exp(-Math.max(-300, Math.min(300, e.deltaY)) * 0.002));
+    }, { passive: false });
+    over.addEventListener("dblclick", () => this.resetZoom());
+    over.addEventListener("pointerdown", (e) => { if (e.pointerType === "touch") this.onPinch(e, "down"); });
+    over.addEventListener("pointermove", (e) => { if (e.pointerType === "touch") this.onPinch(e, "move"); });
+    for (const type of ["pointerup", "pointercancel"])
+      over.addEventListener(type, (e) => { if (e.pointerType === "touch") this.onPinch(e, "up"); });
     this.planeEl.addEventListener("keydown", this.onKey);
     this.linkBox.addEventListener("change", this.onLinkBox);
     window.addEventListener(LINK_EVENT, this.onLink);
@@ -477,6 +490,7 @@ class Plane {
       uid: this.uid,
       get lastDecode() { return self.lastDecode; }, // {z: [x, y], pixels: Float32Array(784)}: what is on screen
       get view() { return self.view; },
+      get zoomed() { return !!self.zoomView; },
       get pinned() { return self.pinned; },
       get shown() { return self.shown; },
       get payloadId() { return self.payloadId; },
@@ -507,7 +521,51 @@ class Plane {
     const x = (v && v.x) || [-4, 4], y = (v && v.y) || [-4, 4];
     const span = Math.max(x[1] - x[0], y[1] - y[0]);
     const cx = (x[0] + x[1]) / 2, cy = (y[0] + y[1]) / 2;
-    this.view = { x: [cx - span / 2, cx + span / 2], y: [cy - span / 2, cy + span / 2] };
+    const home = { x: [cx - span / 2, cx + span / 2], y: [cy - span / 2, cy + span / 2] };
+    const homeText = JSON.stringify(home);
+    if (homeText !== this.homeText) this.zoomView = null; // another model or view: the zoom starts over
+    this.homeText = homeText;
+    this.homeView = home;
+    this.view = this.zoomView || home;
+  }
+
+  zoomAt(z, factor) {
+    // Zoom by `factor` (> 1: in) about z, which stays under the same pixel, so the pointer still decodes the z it
+    // points at. Never out beyond the view the page set, nor in below 1/400 of it (a digit's q(z|x) has sigma of a
+    // few hundredths in a view several units wide: zoomed in, its ellipses and eps draws can be seen).
+    const h = this.homeView, v = this.view;
+    if (!h || !z || !(factor > 0)) return;
+    const homeSpan = h.x[1] - h.x[0];
+    const span = Math.min(homeSpan, Math.max(homeSpan / 400, (v.x[1] - v.x[0]) / factor));
+    const fx = (z[0] - v.x[0]) / (v.x[1] - v.x[0]), fy = (z[1] - v.y[0]) / (v.y[1] - v.y[0]);
+    const x0 = z[0] - fx * span, y0 = z[1] - fy * span;
+    this.zoomView = span >= homeSpan * (1 - 1e-9) ? null : { x: [x0, x0 + span], y: [y0, y0 + span] };
+    this.view = this.zoomView || h;
+    this.drawBase();
+    this.request();
+  }
+
+  resetZoom() {
+    if (!this.zoomView) return;
+    this.zoomView = null;
+    this.view = this.homeView;
+    this.drawBase();
+    this.request();
+  }
+
+  onPinch(e, phase) {
+    // Two fingers on the plane zoom about their midpoint (one finger still decodes; a swipe scrolls the page).
+    const t = (this.touches = this.touches || new Map());
+    if (phase === "down") t.set(e.pointerId, [e.clientX, e.clientY]);
+    else if (phase === "up") { t.delete(e.pointerId); this.pinchD = null; return; }
+    else if (t.has(e.pointerId)) t.set(e.pointerId, [e.clientX, e.clientY]);
+    if (t.size !== 2) { this.pinchD = null; return; }
+    const [a, b] = [...t.values()];
+    const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
+    const mid = this.eventZ({ clientX: (a[0] + b[0]) / 2, clientY: (a[1] + b[1]) / 2 });
+    if (this.pinchD && mid && d > 0) this.zoomAt(mid, d / this.pinchD);
+    this.pinchD = d;
+    e.preventDefault();
   }
 
   askForPayload(id, inline = false) {
