@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import amortization, importer, maps, panels, resources, runtime, share
 from ui import state as S
-from ui.planes import new_click, plane_for
+from ui.planes import WHITENED, WHITENED_NOTE, far_outside, map_explanation, new_click, plane_for, whitened
 from vae.latent import check_z
 
 AE_NAME = "ae-z2"
@@ -74,8 +74,10 @@ top[0].toggle("Same z in both models", key=S.LINKED,
               help="Hovering one plane decodes the same z through the other model too")
 top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
              help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
-if st.session_state[S.MAP_KIND] == "completeness" and maps.judge_error():
-    st.info(f"No completeness map: {maps.judge_error()}.")
+top[0].toggle("Both planes in whitened units", key=WHITENED,
+              help="Each plane in standard deviations of its own codes, so both share one scale")
+if st.session_state[S.MAP_KIND] in maps.NEEDS_JUDGE and maps.judge_error():
+    st.info(f"No such map: {maps.judge_error()}.")
 if mine:
     top[1].toggle(f"Show the models you {importer.made_in_session()}", key=S.USE_SESSION_MODELS,
                   help="Off: the shipped ae-z2 and the β scrubber's model. Yours stay for this session only.")
@@ -116,8 +118,17 @@ def live_section() -> None:
     for col, (ckpt, second) in zip(cols, sides):
         with col:
             plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
+    explanation = map_explanation(st.session_state[S.MAP_KIND])
+    if explanation:
+        st.caption(explanation)
+    if whitened():
+        st.caption(WHITENED_NOTE)
     z = st.session_state[S.PINNED_Z]
     st.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})")
+    for ckpt in models:  # "same z" puts one z through both models: say when it is far outside a model's codes
+        warning = far_outside(ckpt, z) if len(models) > 1 else None
+        if warning:
+            st.warning(warning)
     panels.pinned_panel(models, z)
     selected = st.session_state[S.SELECTED]
     if selected is not None:

@@ -76,9 +76,10 @@ def main() -> int:
             page.wait_for_timeout(400)
             _save(page, None, "explorer.png")
 
-            page.get_by_text("completeness: judge's confidence in the decoded digit").click()
+            page.get_by_text("where the codes are (aggregate posterior)").click()
             page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-                                   ".filter(e => e.innerText.startsWith('Map: ')).length >= 2", timeout=120_000)
+                                   ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
+                                   timeout=120_000)
             _settle(page, 2000)
             page.locator("h1").first.scroll_into_view_if_needed()
             _save(page, None, "explorer-maps.png")

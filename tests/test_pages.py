@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -126,14 +127,43 @@ def test_a_decoder_the_browser_cannot_run_gets_a_static_plane_and_a_note(tmp_pat
     assert _image_captions(app).count("decoded here (server)") == 2
 
 
-@pytest.mark.parametrize("kind", ["continuity", "completeness"])
+@pytest.mark.parametrize("kind", ["codes", "distance", "completeness", "precision", "continuity"])
 def test_maps_under_the_planes(at, kind):
+    from ui import maps
+
     at.radio(key="map_kind").set_value(kind).run()
     assert not at.exception and not at.info
-    captions = [c.value for c in at.caption if c.value.startswith("Map: ")]
-    assert len(captions) == 2, "one map per plane"
-    word = "judge's max class probability" if kind == "completeness" else "Jacobian norm"
-    assert all(word in c for c in captions)
+    title = maps.MAPS[kind].capitalize() + ": "
+    captions = [c.value[len(title):] for c in at.caption if c.value.startswith(title)]
+    assert len(captions) == 2, "one map per plane, with its number"
+    number = {"codes": r"\d+% of N\(0, I\) draws land among the codes; the prior's 3\u03c3 circle holds \d+%",
+              "continuity": r"Per code SD: median \d+, spikiness \(99th percentile / median\) \d+\.\d"}
+    for c in captions:
+        assert re.match(number.get(kind, r"Mean over the view \d\.\d\d.*spread \(SD\) \d\.\d\d"), c), c
+    assert maps.CAPTIONS[kind] in [c.value for c in at.caption], "what the colours mean, once under both planes"
+
+
+def test_maps_separate_the_models_where_the_difference_is_real(at):
+    """Distance to the nearest code (in each model's code SDs) is larger over the AE's view than the VAE's; the
+    judge's confidence is not (the explanation says why)."""
+    at.radio(key="map_kind").set_value("distance").run()
+    means = [float(re.search(r"Mean over the view (\d\.\d\d)", c.value).group(1)) for c in at.caption
+             if c.value.startswith("Distance to the nearest code: ")]
+    assert means[0] > 2 * means[1], means  # AE first
+
+
+def test_whitened_view_and_far_outside_warning(at):
+    at.toggle(key="explorer_whitened").set_value(True).run()
+    assert not at.exception
+    assert any(c.value.startswith("Whitened units:") for c in at.caption)
+    at.number_input(key="z1_input").set_value(-22.0).run()
+    at.number_input(key="z2_input").set_value(-75.0).run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning if "standard deviations of its codes away from every code" in w.value]
+    assert len(warnings) == 2 and "AE (ae-z2)" in warnings[0] and "VAE (vae-z2)" in warnings[1]
+    at.number_input(key="z1_input").set_value(0.0).run()
+    at.number_input(key="z2_input").set_value(0.0).run()
+    assert not [w for w in at.warning if "away from every code" in w.value]
 
 
 def test_beta_scrubber_walks_the_family_from_the_ae(at):

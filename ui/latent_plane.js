@@ -408,7 +408,7 @@ class Plane {
       this.pinned = opts.pinned_z ? [opts.pinned_z[0], opts.pinned_z[1]] : null;
     }
     this.setView(opts.view);
-    this.setProjection(opts.projection || null, payloadChanged);
+    this.setProjection(opts.projection || null, payloadChanged, opts.whiten || null);
     const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points, opts.heatmap,
                                      this.payloadId, !!opts.projector, opts.projection || null, opts.axis_labels]);
     const sized = this.layout(); // redraws everything if the size changed
@@ -417,36 +417,24 @@ class Plane {
     this.request();
   }
 
-  setProjection(p, payloadChanged) {
-    // A slice z = z0 + a u + b v through a latent space of dim > 2: the decoder takes (a, b) into z; the codes are
-    // drawn where they project, (c - z0).u / |u|^2 and (c - z0).v / |v|^2; with "whiten" ({mean, matrix W}) the
-    // distance from z to the nearest code is read in units of the codes' own spread, |W (z - c)|.
-    const text = JSON.stringify(p);
+  setProjection(p, payloadChanged, whiten) {
+    // A plane z = z0 + a u + b v through the latent space (a slice of a larger one, or a 2-D space in other units):
+    // the decoder takes (a, b) into z; the codes are drawn where they project orthogonally onto the plane,
+    // G^-1 [(c - z0).u, (c - z0).v] with G = [[u.u, u.v], [u.v, v.v]]; with "whiten" ({mean, matrix W}) the distance
+    // from z to the nearest code is read in units of the codes' own spread, |W (z - c)| (also without a projection,
+    // from the top-level option "whiten": {mean, matrix, gap, far}).
+    const text = JSON.stringify([p, whiten]);
     if (!payloadChanged && text === this.projText) return;
     this.projText = text;
     const d = this.dim || 2, n = this.labels.length, pts = this.points;
     this.proj = null;
     this.wcodes = null;
+    this.whiten = (p && p.whiten) || whiten;
     if (this.dec) this.dec.proj = null;
-    this.planePts = d === 2 ? pts : new Float32Array(2 * n);
-    if (!p) { // no slice: a larger space shows its first two coordinates
-      if (d > 2) for (let i = 0; i < n; i++) { this.planePts[2 * i] = pts[d * i]; this.planePts[2 * i + 1] = pts[d * i + 1]; }
-      return;
-    }
-    if (p.z0.length !== d || p.u.length !== d || p.v.length !== d || d !== this.dec.latentDim) {
-      throw new Error(`the slice has ${p.z0.length} coordinates, the model's codes ${d}`);
-    }
-    const uu = p.u.reduce((s, x) => s + x * x, 0), vv = p.v.reduce((s, x) => s + x * x, 0);
-    for (let i = 0; i < n; i++) {
-      let a = 0, b = 0;
-      for (let k = 0; k < d; k++) { const c = pts[d * i + k] - p.z0[k]; a += c * p.u[k]; b += c * p.v[k]; }
-      this.planePts[2 * i] = a / uu;
-      this.planePts[2 * i + 1] = b / vv;
-    }
-    this.proj = p;
-    this.dec.proj = { z0: Float64Array.from(p.z0), u: Float64Array.from(p.u), v: Float64Array.from(p.v) };
-    if (p.whiten) {
-      const W = p.whiten.matrix, m = p.whiten.mean, w = (this.wcodes = new Float32Array(n * d));
+    this.planePts = d === 2 && !p ? pts : new Float32Array(2 * n);
+    if (this.whiten) {
+      if (this.whiten.mean.length !== d) throw new Error(`whitening has ${this.whiten.mean.length} coordinates, the codes ${d}`);
+      const W = this.whiten.matrix, m = this.whiten.mean, w = (this.wcodes = new Float32Array(n * d));
       for (let i = 0; i < n; i++) {
         for (let r = 0; r < d; r++) {
           let s = 0;
@@ -455,16 +443,38 @@ class Plane {
         }
       }
       this.wz = new Float64Array(d);
+      this.zq = new Float64Array(d);
     }
+    if (!p) { // no slice: a larger space shows its first two coordinates
+      if (d > 2) for (let i = 0; i < n; i++) { this.planePts[2 * i] = pts[d * i]; this.planePts[2 * i + 1] = pts[d * i + 1]; }
+      return;
+    }
+    if (p.z0.length !== d || p.u.length !== d || p.v.length !== d || d !== this.dec.latentDim) {
+      throw new Error(`the slice has ${p.z0.length} coordinates, the model's codes ${d}`);
+    }
+    let uu = 0, vv = 0, uv = 0;
+    for (let k = 0; k < d; k++) { uu += p.u[k] * p.u[k]; vv += p.v[k] * p.v[k]; uv += p.u[k] * p.v[k]; }
+    const det = uu * vv - uv * uv;
+    if (!(det > 0)) throw new Error("the plane's two directions are parallel");
+    for (let i = 0; i < n; i++) {
+      let cu = 0, cv = 0;
+      for (let k = 0; k < d; k++) { const c = pts[d * i + k] - p.z0[k]; cu += c * p.u[k]; cv += c * p.v[k]; }
+      this.planePts[2 * i] = (vv * cu - uv * cv) / det;
+      this.planePts[2 * i + 1] = (uu * cv - uv * cu) / det;
+    }
+    this.proj = p;
+    this.dec.proj = { z0: Float64Array.from(p.z0), u: Float64Array.from(p.u), v: Float64Array.from(p.v) };
   }
 
   nearestCode(ab) {
-    // The code nearest to the slice point (a, b) in whitened units: {index, distance}, or null without "whiten".
-    if (!this.wcodes || !this.proj) return null;
-    const p = this.proj, d = this.dim, W = p.whiten.matrix, m = p.whiten.mean, wz = this.wz, w = this.wcodes;
+    // The code nearest to the plane point (a, b) in whitened units: {index, distance}, or null without "whiten".
+    if (!this.wcodes) return null;
+    const p = this.proj, d = this.dim, W = this.whiten.matrix, m = this.whiten.mean, wz = this.wz, w = this.wcodes;
+    const zq = this.zq; // the latent z at (a, b)
+    for (let k = 0; k < d; k++) zq[k] = p ? p.z0[k] + ab[0] * p.u[k] + ab[1] * p.v[k] : ab[k];
     for (let r = 0; r < d; r++) {
       let s = 0;
-      for (let k = 0; k < d; k++) s += W[r * d + k] * (p.z0[k] + ab[0] * p.u[k] + ab[1] * p.v[k] - m[k]);
+      for (let k = 0; k < d; k++) s += W[r * d + k] * (zq[k] - m[k]);
       wz[r] = s;
     }
     let best = -1, bestD = Infinity;
@@ -953,10 +963,11 @@ class Plane {
     ctx.rect(L, T, w, w);
     ctx.clip();
     // the test digit under the pointer, with its posterior's 1-sigma ellipse when the payload has logvar
-    this.near = (shown.source === "pointer" || shown.source === "keys") && !this.proj ? this.nearest(shown.z) : null;
+    const exact = !this.proj || this.dim === 2; // a slice's drawn codes may lie far off the plane: no "nearest dot"
+    this.near = (shown.source === "pointer" || shown.source === "keys") && exact ? this.nearest(shown.z) : null;
     if (this.near !== null) {
       const i = this.near, x = this.px[i], y = this.py[i];
-      if (this.logvar) {
+      if (this.logvar && !this.proj) { // q(z|x) in z units: not drawn on a plane in other units
         const unit = w / (this.view.x[1] - this.view.x[0]);
         ctx.strokeStyle = PALETTE[this.labels[i]];
         ctx.lineWidth = (2) * k;
@@ -1005,7 +1016,7 @@ class Plane {
 
   drawText(shown) {
     const z = shown.z;
-    this.zEl.textContent = `z = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
+    this.zEl.textContent = `${this.proj ? "(a, b)" : "z"} = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
     const what = { pointer: "under the pointer", keys: "moved with the keys", pinned: "pinned",
                    centre: "centre of the view", linked: `same z as ${this.linkedFrom || "the linked plane"}` };
     this.sourceEl.textContent = what[shown.source];
@@ -1013,10 +1024,12 @@ class Plane {
       ? `nearest test digit: #${this.near}, a ${this.labels[this.near]}` : "\u00a0";
     this.codeNear = this.nearestCode(z);
     if (this.codeNear) {
-      const c = this.codeNear, gap = this.proj.whiten.gap;
-      this.nearEl.textContent = `nearest code: a ${this.labels[c.index]} (#${c.index}), ${c.distance.toFixed(1)} ` +
-        "code SDs away" + (gap ? ` (codes' own gap ${gap.toFixed(1)})` : "");
-      this.nearEl.classList.toggle("lp-far", !!gap && c.distance > 2 * gap);
+      const c = this.codeNear, gap = this.whiten.gap, far = this.whiten.far || 2 * gap;
+      const dist = c.distance < 0.1 ? c.distance.toFixed(2) : c.distance.toFixed(1);
+      this.nearEl.textContent = `nearest code: a ${this.labels[c.index]} (#${c.index}), ${dist} ` +
+        "code SDs away" + (gap >= 0.1 ? ` (codes' own gap ${gap.toFixed(1)})` : "") +
+        (far && c.distance > far ? ": far outside its codes" : "");
+      this.nearEl.classList.toggle("lp-far", !!far && c.distance > far);
       this.nearEl.classList.add("lp-slice");
     }
     this.pinEl.textContent = this.pinned ? `pinned: (${fmtZ(this.pinned[0])}, ${fmtZ(this.pinned[1])})`

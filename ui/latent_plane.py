@@ -182,7 +182,7 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                   height: int = 440, digit_px: int = 224, heatmap: dict | None = None,
                   projector: bool = False, projection: dict | None = None,
-                  axis_labels: Sequence[str] | None = None) -> bytes:
+                  axis_labels: Sequence[str] | None = None, whiten: dict | None = None) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -201,6 +201,8 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                "projector": bool(projector)}
     if projection is not None:
         options["projection"] = _projection(projection)
+    if whiten is not None:
+        options["whiten"] = _whiten(whiten, len(np.asarray(whiten["mean"]).ravel()))
     if axis_labels is not None:
         options["axis_labels"] = [str(axis_labels[0]), str(axis_labels[1])]
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
@@ -216,12 +218,21 @@ def _projection(p: dict) -> dict:
         raise ValueError("projection: z0, u and v must be finite vectors of one length")
     out = {k: np.round(v, 6).tolist() for k, v in vecs.items()}
     if p.get("whiten") is not None:
-        w = p["whiten"]
-        mean, matrix = np.asarray(w["mean"], np.float64).ravel(), np.asarray(w["matrix"], np.float64)
-        if mean.size != d or matrix.shape != (d, d) or not (np.isfinite(mean).all() and np.isfinite(matrix).all()):
-            raise ValueError(f"projection: whiten needs a mean of {d} and a {d} x {d} matrix")
-        out["whiten"] = {"mean": np.round(mean, 6).tolist(), "matrix": np.round(matrix, 6).ravel().tolist(),
-                         "gap": _num(w.get("gap", 0.0), "whiten gap")}
+        out["whiten"] = _whiten(p["whiten"], d)
+    return out
+
+
+def _whiten(w: dict, d: int) -> dict:
+    """{"mean": (d,), "matrix": W (d, d), "gap": float, optional "far": float} -> JSON: the plane reads the distance
+    from z to the nearest code as |W (z - c)|, in the codes' standard deviations; beyond "far" (default 2 gap) it
+    says the z is far outside the codes."""
+    mean, matrix = np.asarray(w["mean"], np.float64).ravel(), np.asarray(w["matrix"], np.float64)
+    if mean.size != d or matrix.shape != (d, d) or not (np.isfinite(mean).all() and np.isfinite(matrix).all()):
+        raise ValueError(f"whiten needs a mean of {d} and a {d} x {d} matrix")
+    out = {"mean": np.round(mean, 6).tolist(), "matrix": np.round(matrix, 6).ravel().tolist(),
+           "gap": _num(w.get("gap", 0.0), "whiten gap")}
+    if w.get("far") is not None:
+        out["far"] = _num(w["far"], "whiten far")
     return out
 
 
@@ -250,7 +261,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                  height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
                  heatmap: dict | None = None, projector: bool = False, projection: dict | None = None,
-                 axis_labels: Sequence[str] | None = None) -> dict:
+                 axis_labels: Sequence[str] | None = None, whiten: dict | None = None) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -267,6 +278,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     plane's coordinates are then (a, b) of z = z0 + a u + b v, the payload's points are the d-dimensional codes, drawn
     where they project, and the side shows the distance to the nearest code in the codes' own standard deviations.
     axis_labels: the two axis titles (default z1, z2).
+    whiten: {"mean", "matrix", "gap", "far"} without a projection: the side reads the distance to the nearest code
+    in the codes' own standard deviations (and warns beyond "far").
 
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
@@ -275,7 +288,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     options = plane_options(key=key, payload_id=pid, title=title, view=view, circles=circles,
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
                             link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
-                            projector=projector, projection=projection, axis_labels=axis_labels)
+                            projector=projector, projection=projection, axis_labels=axis_labels,
+                            whiten=whiten)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A published payload (a shipped
     # checkpoint's) goes as a reference to its static file, which the browser fetches and caches; others go inline.

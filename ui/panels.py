@@ -12,7 +12,7 @@ import streamlit as st
 from vae import gaussian, latent, registry
 from vae.checkpoint import SESSION_PREFIX, Checkpoint, resolve
 
-from . import export, projector, resources, share
+from . import export, maps, projector, resources, share
 from . import state as S
 from .images import png_bytes, tile
 
@@ -184,7 +184,7 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
     b1, b2, _ = st.columns([1, 1, 4])
     b1.button("Selected digit \u2192 start", key="sel_to_start", on_click=_from_selected, args=(S.INTERP_START,))
     b2.button("Selected digit \u2192 end", key="sel_to_end", on_click=_from_selected, args=(S.INTERP_END,))
-    changes, films = {}, {}
+    changes, films, crossings = {}, {}, {}
     setting = (f"{start}-to-{end}", f"{steps}-steps", kind)
     for ckpt in models:
         mu, _ = resources.encoded(ckpt.name)
@@ -197,6 +197,10 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
             st.caption(f"Path: {latent.PATH_METHODS[path.method]}.")
         strip = tile(images, steps, pad=1)
         st.image(png_bytes(strip, 2 if steps > 24 else 3), output_format="PNG")
+        reading = maps.path_reading(images)
+        if reading:
+            st.caption(reading)
+            crossings[label(ckpt)] = maps.path_crossings(images)
         export.download_png("Film strip (PNG)", strip,
                             export.file_name(ckpt.name, "interpolation", *setting, ext="png"),
                             key=f"export_strip_{ckpt.name}")
@@ -208,8 +212,11 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
                                  frame_ms=max(40, min(150, 1500 // steps))),
         export.file_name("interpolation", *setting, "_vs_".join(films), ext="gif"), export.GIF,
         key="export_interp_gif",
-        help="Both models morph in step, there and back, looping: one file for a slide, so the AE's jumps and the "
-             "VAE's smooth path play side by side. The ends are held a little longer.")
+        help="Both models morph in step, there and back, looping: one file for a slide, so the two paths play side "
+             "by side. The ends are held a little longer.")
+    note = maps.crossing_note(crossings)
+    if note:
+        st.markdown(note)
     fig = go.Figure()
     for (name, ch), color in zip(changes.items(), ("#CC6677", "#332288")):
         fig.add_trace(go.Scatter(x=np.arange(1, steps), y=ch, mode="lines+markers", name=name,
@@ -265,6 +272,9 @@ def samples_panel(models: list[Checkpoint]) -> None:
                     key=f"export_samples_fit_{ckpt.name}")
     with cols[-1]:
         gaussian_samples(m, seed, per_row)
+    note = maps.missing_digits_note({c.name: label(c) for c in models})
+    if note:
+        st.markdown(note)
 
 
 GAUSSIAN_NAME = "gaussian-pixels"

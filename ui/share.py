@@ -63,7 +63,7 @@ DIS_COMPARE_ROWS = (1, 10)  # the comparison's rows slider
 MAX_COMPARE = 3  # models compared side by side at most
 CENTERS = ("digit", "prior")  # ui/disentangle.CENTERS
 ROW_CHOICES = ("active", "all")  # ui/disentangle.ROW_CHOICES
-MAP_KINDS = ("none", "completeness", "continuity")  # ui/maps.MAPS
+MAP_KINDS = ("none", "codes", "distance", "completeness", "precision", "continuity")  # ui/maps.MAPS
 _BOOLS = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
 # ASCII digits only (re.ASCII): Python's int() and float() also read other scripts' digits, and "1_000", "nan", "inf"
 _NUMBER = re.compile(r"[+-]?(?:\d{1,12}(?:\.\d{0,12})?|\.\d{1,12})(?:[eE][+-]?\d{1,3})?", re.ASCII)

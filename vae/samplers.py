@@ -84,16 +84,23 @@ def real_balls(features: np.ndarray, probs: np.ndarray, k: int = K_NEAREST, chun
     return RealBalls(f, radii, hist)
 
 
-def scores(probs: np.ndarray, features: np.ndarray, real: RealBalls, chunk: int = 1000) -> dict:
-    """Scores of samples from the judge's class probabilities (n, 10) and features (n, f) of their images."""
-    probs, f = np.asarray(probs), np.asarray(features, np.float32)
+def inside_balls(features: np.ndarray, real: RealBalls, chunk: int = 1000) -> np.ndarray:
+    """For each sample's features (n, f): does it fall inside at least one real k-NN ball? (n,) bool."""
+    f = np.asarray(features, np.float32)
     inside = np.zeros(len(f), bool)
     for i in range(0, len(f), chunk):
         inside[i:i + chunk] = (_sq_dists(f[i:i + chunk], real.features) <= real.radii[None, :] ** 2).any(1)
+    return inside
+
+
+def scores(probs: np.ndarray, features: np.ndarray, real: RealBalls, chunk: int = 1000) -> dict:
+    """Scores of samples from the judge's class probabilities (n, 10) and features (n, f) of their images."""
+    probs = np.asarray(probs)
+    inside = inside_balls(features, real, chunk)
     hist = np.bincount(probs.argmax(1), minlength=10) / len(probs)
     return {"n": int(len(probs)), "confident": float((probs.max(1) >= CONFIDENT).mean()),
             "precision": float(inside.mean()), "holes": float(1 - inside.mean()),
             "class_tv": float(0.5 * np.abs(hist - real.label_hist).sum()), "label_histogram": hist.round(4).tolist()}
 
 
-__all__ = ["SAMPLERS", "draw", "fit_gmm", "real_balls", "scores", "RealBalls", "SamplerError"]
+__all__ = ["SAMPLERS", "draw", "fit_gmm", "real_balls", "inside_balls", "scores", "RealBalls", "SamplerError"]

@@ -1,0 +1,73 @@
+"""Screenshots of the Higher dimensions page and the explorer's scale-free maps at two projector sizes:
+`python -m tests.screenshots_higher_dims` starts the app, drives Chromium, writes docs/higher-dims-*.png and
+docs/explorer-whitened-*.png at 1280x720 and 1920x1080."""
+
+from __future__ import annotations
+
+import sys
+
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, start_app, stop_app
+from tests.screenshots import _save, _settle
+
+SIZES = ((1280, 720), (1920, 1080))
+SLICES = ("slice_ae", "slice_vae")
+
+
+def _slice_pixel(page, key: str, ab) -> tuple[float, float]:
+    rect = page.evaluate(f"() => window.__latentPlane['{key}'].plotRect()")
+    view = page.evaluate(f"() => window.__latentPlane['{key}'].view")
+    return (rect["left"] + (ab[0] - view["x"][0]) / (view["x"][1] - view["x"][0]) * rect["width"],
+            rect["top"] + (view["y"][1] - ab[1]) / (view["y"][1] - view["y"][0]) * rect["height"])
+
+
+def main() -> int:
+    proc, url = start_app()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for w, h in SIZES:
+                page = browser.new_page(viewport={"width": w, "height": h})
+                page.goto(f"{url}/higher-dimensions")
+                page.wait_for_function("() => window.__latentPlane && " + " && ".join(
+                    f"window.__latentPlane['{k}'] && window.__latentPlane['{k}'].lastDecode" for k in SLICES),
+                    timeout=600_000)
+                _settle(page, 2000)
+                page.get_by_text("Samples under three samplers").scroll_into_view_if_needed()
+                page.evaluate("() => window.scrollBy(0, -20)")
+                page.wait_for_timeout(500)
+                _save(page, None, f"higher-dims-samples-{w}.png")
+                page.locator("[data-testid=stHeading]").filter(has_text="A live slice").scroll_into_view_if_needed()
+                page.evaluate("() => { const r = window.__latentPlane['slice_ae'].plotRect();"
+                              " window.scrollBy(0, r.top - 70); }")
+                page.wait_for_timeout(500)
+                x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
+                page.mouse.move(x, y)
+                page.wait_for_timeout(600)
+                _save(page, None, f"higher-dims-slice-{w}.png")
+
+                page.goto(f"{url}/explorer")
+                page.wait_for_function("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
+                                       "k => window.__latentPlane[k] && window.__latentPlane[k].view)", timeout=120_000)
+                _settle(page)
+                page.get_by_text("Both planes in whitened units").click()
+                _settle(page, 1500)
+                page.get_by_text("where the codes are (aggregate posterior)").click()
+                page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                                       ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
+                                       timeout=180_000)
+                _settle(page, 2000)
+                page.evaluate("() => { const r = window.__latentPlane['plane_ae-z2'].plotRect();"
+                              " window.scrollBy(0, r.top - 60); }")
+                page.wait_for_timeout(500)
+                _save(page, None, f"explorer-whitened-{w}.png")
+                page.close()
+            browser.close()
+    finally:
+        stop_app(proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
