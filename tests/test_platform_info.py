@@ -47,3 +47,15 @@ def test_the_training_manifest_records_it():
     history = [{"epoch": 1, "test_recon": 1.0, "test_kl": 0.5, "test_loss": 1.5, "test_neg_elbo": 1.5}]
     m = training_manifest(tiny_config("vae"), TrainConfig(epochs=1), history, 1.0, __file__, 10, "cpu", "x")
     assert m["versions"] == platform_info()
+
+
+def test_the_retraining_benchmark_reruns_the_manifests_command_elsewhere(tmp_path):
+    import sys
+
+    from benchmarks.retrain_tolerance import retrain_argv
+    manifest = {"command": "python -m vae.train --model ae --latent-dim 2 --seed 0 --threads 2 --out checkpoints/ae-z2"}
+    argv = retrain_argv(manifest, tmp_path / "x", threads=1)
+    assert argv == [sys.executable, "-m", "vae.train", "--model", "ae", "--latent-dim", "2", "--seed", "0",
+                    "--threads", "1", "--out", str(tmp_path / "x")]
+    assert "checkpoints/ae-z2" not in argv, "never over the shipped folder"
+    assert retrain_argv(manifest, tmp_path / "x", None)[-4:-2] == ["--threads", "2"]
