@@ -13,6 +13,8 @@ images and show "—". RESULTS.md records each checkpoint's weights hash, so a t
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,20 +23,47 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import gaussian, latent
+from . import gaussian, latent, report, seeds
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, available, load_checkpoint, read_manifest
-from .judge import features as judge_features
-from .metrics import (GMM, MAX_DRAWS, MetricError, active_units, completeness, internal_fid, jacobian_norm,
-                      kl_per_dimension, path_continuity, test_set_iwae)
+from .metrics import (GMM, MAX_DRAWS, PRDC_K, PRDC_N, MetricError, RealSet, active_units, continuity_measures, image_scores,
+                      kl_per_dimension, real_set, sampler_scores, test_set_iwae)
 
 RESULTS = CHECKPOINT_DIR / "RESULTS.md"
 JUDGE = "judge"
 SAMPLE_SEED = gaussian.SAMPLE_SEED  # 2024; the pixel Gaussian's manifest rates its draws with the same seed
 NA = "\u2014"  # a column that does not apply to the model; each table says why below it
 GAUSSIAN_SAMPLER = "x = L z + \u03bc, clipped to [0, 1]"
+PRIOR, FITTED, GMM10 = "N(0, I)", "fitted Gaussian", "GMM-10"  # the samplers' names in every table and JSON file
+JACOBIAN_POINTS = 1000  # points of the codes' region where the decoder's Jacobian is measured
+RESULTS_JSON = CHECKPOINT_DIR / "RESULTS.json"  # every figure of RESULTS.md, for the app (vae.metrics.summary_for)
 
 
-def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, test_feats: np.ndarray, draws: int, pairs: int,
+def samplers_for(model, kind: str, latent_dim: int, mnist: data_mod.Mnist, draws: int) -> dict[str, np.ndarray]:
+    """The codes each sampler draws for a model (seed SAMPLE_SEED): N(0, I) for every model; for a plain AE also a
+    Gaussian and a 10-component GMM fitted to its training codes (Ghosh et al. 2020)."""
+    samplers = {PRIOR: latent.sample_codes(draws, latent_dim, SAMPLE_SEED, limit=MAX_DRAWS)}
+    if kind == "ae":
+        train_mu = latent.encode_images(model, mnist.x_train).mu
+        gauss = latent.fit_gaussian(train_mu)
+        samplers[FITTED] = latent.sample_codes(draws, latent_dim, SAMPLE_SEED, gauss, limit=MAX_DRAWS)
+        samplers[GMM10] = GMM(10, seed=0).fit(train_mu).sample(draws, SAMPLE_SEED)
+    return samplers
+
+
+def fair_measures(model, kind: str, latent_dim: int, judge, mnist: data_mod.Mnist, real: RealSet, draws: int,
+                  pairs: int, steps: int, mu: np.ndarray | None = None) -> dict:
+    """The measures that compare an AE with a VAE whatever scale each gave its codes: per sampler the judge-space
+    completeness figures (`metrics.sampler_scores`), and the continuity figures (`metrics.continuity_measures`) at the
+    test codes `mu` (encoded here when not given)."""
+    if mu is None:
+        mu = latent.encode_images(model, mnist.x_test).mu
+    sampling = {s: sampler_scores(model, judge, z, real)
+                for s, z in samplers_for(model, kind, latent_dim, mnist, draws).items()}
+    return {"sampling": sampling,
+            "continuity": continuity_measures(model, judge, mu, points=JACOBIAN_POINTS, pairs=pairs, steps=steps)}
+
+
+def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, real: RealSet, draws: int, pairs: int,
                         steps: int, iwae_k: int, iwae_n: int) -> dict:
     """All metrics of one AE/VAE checkpoint, as a JSON-able dict."""
     ckpt = load_checkpoint(name)
@@ -42,24 +71,10 @@ def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, test_feats: np.
     t0 = time.perf_counter()
     enc = latent.encode_images(model, mnist.x_test)
     mu = enc.mu
-    samplers = {"N(0, I)": latent.sample_codes(draws, cfg.latent_dim, SAMPLE_SEED, limit=MAX_DRAWS)}
-    if cfg.kind == "ae":
-        train_mu = latent.encode_images(model, mnist.x_train).mu
-        gauss = latent.fit_gaussian(train_mu)
-        samplers["fitted Gaussian"] = latent.sample_codes(draws, cfg.latent_dim, SAMPLE_SEED, gauss,
-                                                                limit=MAX_DRAWS)
-        samplers["GMM-10"] = GMM(10, seed=0).fit(train_mu).sample(draws, SAMPLE_SEED)
-    sampling = {}
-    for sampler, z in samplers.items():
-        comp = completeness(model, judge, z)
-        sampling[sampler] = {**comp, "fid": internal_fid(model, judge, z, test_feats)}
-    rng = np.random.default_rng(0)
-    at = mu[rng.choice(len(mu), 1000, replace=False)]
     result = {
         "name": name, "kind": cfg.kind, "latent_dim": cfg.latent_dim, "beta": m["training"].get("beta"),
-        "weights_sha256": m["weights_sha256"], "test_metrics": m["test_metrics"], "sampling": sampling,
-        "continuity": {**path_continuity(model, mu, pairs=pairs, steps=steps, seed=0),
-                       "jacobian_norm": float(jacobian_norm(model, at).mean())},
+        "weights_sha256": m["weights_sha256"], "test_metrics": m["test_metrics"],
+        **fair_measures(model, cfg.kind, cfg.latent_dim, judge, mnist, real, draws, pairs, steps, mu),
     }
     if cfg.kind == "vae":
         x = torch.from_numpy(data_mod.to_float(mnist.x_test[:iwae_n])).unsqueeze(1)
@@ -71,12 +86,12 @@ def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, test_feats: np.
     return result
 
 
-def evaluate_gaussian(name: str, judge, mnist: data_mod.Mnist, test_feats: np.ndarray, draws: int) -> dict:
-    """The pixel Gaussian's figures: the judge's rating of `draws` samples (the same seed as the decoders' draws)
-    and, for the footnote, the test images' mean log-density."""
+def evaluate_gaussian(name: str, judge, mnist: data_mod.Mnist, real: RealSet, draws: int) -> dict:
+    """The pixel Gaussian's figures: the judge-space scores of `draws` samples (the same seed as the decoders'
+    draws) and, for the footnote, the test images' mean log-density."""
     ckpt = load_checkpoint(name)
     t0 = time.perf_counter()
-    score = gaussian.judge_score(judge, gaussian.sample(ckpt.model, draws, SAMPLE_SEED), test_feats)
+    score = image_scores(judge, gaussian.sample(ckpt.model, draws, SAMPLE_SEED), real)
     return {"name": name, "kind": gaussian.GAUSSIAN_KIND, "latent_dim": ckpt.model.config.dim, "beta": None,
             "weights_sha256": ckpt.manifest["weights_sha256"], "jitter": ckpt.model.config.jitter,
             "log_density_nats": gaussian.mean_log_density(ckpt.model, mnist.x_test),
@@ -98,7 +113,8 @@ def _f(v, digits=2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, seconds: float) -> str:
+def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, seconds: float,
+           seeds_json: dict | None = None, load_average: tuple[float, ...] = ()) -> str:
     lines = [
         "# Results", "",
         "Generated by `python -m vae.evaluate` from the shipped checkpoints; do not edit by hand. A test fails when a "
@@ -124,22 +140,50 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
                   "decoder and no beta; its samples x = L z + \u03bc are clipped to [0, 1] before the judge sees "
                   "them, as in the app."]
     lines += [
+        "", "## Completeness in the judge's feature space: holes, coverage, class balance", "",
+        f"The same draws, each decoded image placed among the test images by its judge features. With B(x) the ball "
+        f"around a real image reaching its {PRDC_K}rd-nearest real neighbour: *precision* is the share of draws "
+        "inside some B(x) (Kynkaanniemi et al. 2019) and *holes* = 1 - precision, the share that no real digit lies "
+        "near; *recall* the share of real images inside some draw's own ball; *density* the mean number of real "
+        "balls holding a draw over k (about 1 when draws spread like the data) and *coverage* the share of real "
+        f"balls holding a draw (Naeem et al. 2020). Computed on the first {PRDC_N:,} draws against {PRDC_N:,} test "
+        "images (a fixed random subset). *Class TV*: total variation distance between the judge's label histogram "
+        "of all draws and of the test images (0: every digit as common as in the data). None of these depends on "
+        "how far a model spreads its codes.", "",
+        "| model | beta | latent | sampler | precision | holes | recall | density | coverage | class TV |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for sampler, q in r["sampling"].items():
+            lines.append(f"| `{r['name']}` | {_beta(r)} | {r['latent_dim']} | {sampler} | {q['precision'] * 100:.1f}% "
+                         f"| {q['holes'] * 100:.1f}% | {q['recall'] * 100:.1f}% | {q['density']:.2f} | "
+                         f"{q['coverage'] * 100:.1f}% | {q['class_tv']:.3f} |")
+    lines += [
         "", "## Continuity: how smoothly the decoder morphs", "",
-        f"{args.pairs:,} random pairs of test digits, linear path between their codes in {args.steps} steps, decoded. "
-        "*Path ratio*: pixel-space length of the path over the distance between its end images (1.0 is a straight "
-        f"morph). *Largest step*: the biggest single step as a share of the path (1/{args.steps} = "
-        f"{1 / args.steps:.2f} is an even morph, 1.0 a single jump). *Jacobian norm*: Frobenius norm of "
-        "d image / d z at 1,000 test codes (pixels per unit of z; compare within a latent size, since the AE's "
-        "codes live on another scale).", "",
-        "| model | beta | latent | path ratio | largest step | Jacobian norm |", "|---|---|---|---|---|---|",
+        f"*Per code s.d.*: the Frobenius norm of d image / d z times L, L L^T the covariance of the model's test "
+        f"codes (pixels per standard deviation of its own codes, so rescaling z cannot change it), median over "
+        f"{JACOBIAN_POINTS:,} points of the codes' region (half test codes, half points on segments between two), "
+        "and its *spikiness*, 99th percentile over median (1: even; large: sharp edges between digit regions). "
+        f"{args.pairs:,} random pairs of test digits, linear path between their codes in {args.steps} steps, "
+        "decoded: *largest step*, the biggest single pixel step as a share of the path (1/"
+        f"{args.steps} = {1 / args.steps:.2f} is an even morph, 1.0 a single jump); *label changes*, how often the "
+        "judge's label changes along the path, against the *minimum* (1 when the two ends differ, else 0); *path "
+        "ratio*, the path's pixel length over the distance between its end images. *Raw Jacobian*: the norm per "
+        "unit of z at the test codes, which reads smoother for a model that merely spreads its codes wider: shown "
+        "to make that visible, not to compare models.", "",
+        "| model | beta | latent | Jacobian per code s.d. | spikiness | largest step | label changes | minimum "
+        "| path ratio | raw Jacobian |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r["kind"] == gaussian.GAUSSIAN_KIND:
-            lines.append(f"| `{r['name']}` | {NA} | {r['latent_dim']} | {NA} | {NA} | {NA} |")
+            lines.append(f"| `{r['name']}` | {NA} | {r['latent_dim']} | {NA} | {NA} | {NA} | {NA} | {NA} | {NA} "
+                         f"| {NA} |")
             continue
         c = r["continuity"]
-        lines.append(f"| `{r['name']}` | {_beta(r)} | {r['latent_dim']} | "
-                     f"{c['path_ratio']:.3f} | {c['max_step_share']:.3f} | {c['jacobian_norm']:.2f} |")
+        lines.append(f"| `{r['name']}` | {_beta(r)} | {r['latent_dim']} | {c['jacobian_whitened_median']:.1f} | "
+                     f"{c['jacobian_spikiness']:.2f} | {c['max_step_share']:.3f} | {c['label_changes']:.2f} | "
+                     f"{c['label_changes_min']:.2f} | {c['path_ratio']:.2f} | {c['jacobian_norm']:.2f} |")
     if pixel:
         lines += ["", f"{NA}: does not apply. The pixel Gaussian has no encoder, so there are no test codes to walk "
                   "between, and its map z -> L z + \u03bc is linear: a straight path in z is a straight morph in "
@@ -175,71 +219,87 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
                   f"{g['jitter']:g} on the covariance's diagonal), a continuous density over pixel values in [0, 1], "
                   "not the probability of a binary or 8-bit image: it is not comparable with the nats above, and it "
                   "moves with the jitter (the border pixels that no training image inks have variance = jitter)."]
-    lines += _reading(results)
+    lines += _reading(results, seeds_json)
     from .amortization import results_section  # checkpoints/AMORTIZATION.json, if `python -m vae.amortization` ran
     lines += results_section()
     lines += ["", "## Provenance", "",
               f"Evaluation took {seconds:.0f} s here (`python -m vae.evaluate "
               f"--draws {args.draws} --pairs {args.pairs} --steps {args.steps} --iwae-k {args.iwae_k} "
-              f"--iwae-n {args.iwae_n}`, {torch.get_num_threads()} CPU threads).", "",
+              f"--iwae-n {args.iwae_n}`, {torch.get_num_threads()} CPU threads"
+              + (f", load average {' '.join(f'{v:.1f}' for v in load_average)} at the end" if load_average else "")
+              + ").", "",
               "| checkpoint | weights sha256 |", "|---|---|",
               f"| `judge` | `{judge_manifest['weights_sha256']}` |"]
     lines += [f"| `{r['name']}` | `{r['weights_sha256']}` |" for r in results]
     return "\n".join(lines) + "\n"
 
 
-def _reading(results: list[dict]) -> list[str]:
-    """What the AE-versus-VAE figures say, stated from the numbers (whichever way they fall), with the reasons."""
+def _reading(results: list[dict], seeds_json: dict | None) -> list[str]:
+    """The seeds' tables and 'Reading the AE and the VAE side by side', generated from the numbers
+    (vae.report.story): from SEEDS.json when `python -m vae.seeds` has run, else from the shipped seed alone."""
     by = {r["name"]: r for r in results}
-    if "ae-z2" not in by or "vae-z2" not in by:
+    summary, lines = story_summary(results, seeds_json)
+    if not summary:
         return []
-    pixel = [r for r in results if r["kind"] == gaussian.GAUSSIAN_KIND]
-    ae, vae = by["ae-z2"], by["vae-z2"]
-    a, v = ae["sampling"]["N(0, I)"], vae["sampling"]["N(0, I)"]
-    g = ae["sampling"].get("GMM-10")
-    ac, vc = ae["continuity"], vae["continuity"]
+    if seeds_json is not None:
+        lines += report.seed_tables(summary, seeds_json)
+    lines += ["", "## Reading the AE and the VAE side by side", "",
+              "Generated from the numbers above by `python -m vae.evaluate` (`vae.report.story`); a range is "
+              "min–max over the training seeds. Two models are called apart on a measure only when their ranges "
+              "do not overlap.", ""]
+    return lines + report.story(summary, by)
 
-    def cmp(x, y, lower_better=False):
-        better = (y < x) if lower_better else (y > x)
-        return "better" if better else "not better"
 
-    out = ["", "## Reading the AE and the VAE side by side", "",
-           f"- **Completeness under N(0, I)**: the VAE is {cmp(a['confident'], v['confident'])} on the confident "
-           f"share ({v['confident'] * 100:.1f}% vs {a['confident'] * 100:.1f}%), "
-           f"{cmp(a['label_entropy_bits'], v['label_entropy_bits'])} on label entropy "
-           f"({v['label_entropy_bits']:.2f} vs {a['label_entropy_bits']:.2f} bits) and "
-           f"{cmp(a['fid'], v['fid'], lower_better=True)} on FID ({v['fid']:.0f} vs {a['fid']:.0f}). The confident "
-           "share alone does not separate them: N(0, I) draws fall on the AE's dense core, near the origin of a plane "
-           "whose codes reach tens of units, and decode there to clean but few kinds of digit. Label entropy and FID "
-           "see that collapse; the confidence threshold does not."]
-    if g is not None:
-        out.append(f"- **The fair comparison**: sampled from a 10-component GMM fitted to its training codes, the AE "
-                   f"reaches FID {g['fid']:.0f} and {g['label_entropy_bits']:.2f} bits (VAE under its prior: "
-                   f"{v['fid']:.0f}, {v['label_entropy_bits']:.2f}), as Ghosh et al. (2020) found: a deterministic "
-                   "AE with a density fitted after training can sample as well as a VAE. What the VAE buys is that "
-                   "its prior is known in advance, with no second fit.")
-    if pixel:
-        p = next(iter(pixel[0]["sampling"].values()))
-        ranked = sorted([("the Gaussian on pixels", p["fid"]), ("the AE under N(0, I)", a["fid"]),
-                         ("the VAE", v["fid"])], key=lambda t: t[1])
-        out.append(f"- **The Gaussian on pixels** (`{pixel[0]['name']}`, the baseline): the judge is confident on "
-                   f"{p['confident'] * 100:.1f}% of its samples (AE under N(0, I) {a['confident'] * 100:.1f}%, VAE "
-                   f"{v['confident'] * 100:.1f}%), label entropy {p['label_entropy_bits']:.2f} bits, FID "
-                   f"{p['fid']:.0f} (AE {a['fid']:.0f}, VAE {v['fid']:.0f}; best to worst: "
-                   f"{', '.join(name for name, _ in ranked)}). It matches the training pixels' mean and every "
-                   "pixel-to-pixel covariance, yet a Gaussian is one bump: its samples are the average digit plus "
-                   "correlated noise, strokes of several digits at once. A digit is a choice among a few shapes, and "
-                   "a single Gaussian cannot choose; a decoder from a low-dimensional z can.")
-    out.append(f"- **Continuity**: the largest single step along a path is {vc['max_step_share']:.3f} of the path "
-               f"for the VAE and {ac['max_step_share']:.3f} for the AE (the "
-               f"{'AE' if ac['max_step_share'] > vc['max_step_share'] else 'VAE'}'s paths jump more). "
-               f"The path ratio is {vc['path_ratio']:.2f} for the VAE and "
-               f"{ac['path_ratio']:.2f} for the AE: here the VAE is {cmp(ac['path_ratio'], vc['path_ratio'], True)}, "
-               "because its KL term packs all ten classes around the origin, so a straight line between two codes "
-               "crosses other digits and the decoded path visits them, while the AE's line crosses empty space that "
-               "decodes to one blurry average and then jumps. The path ratio measures detours, not jumps; the largest "
-               "step measures jumps.")
-    return out
+def story_summary(results: list[dict], seeds_json: dict | None) -> tuple[dict, list[str]]:
+    """vae.seeds.summarise of SEEDS.json, or (without it) the same shape from the shipped checkpoints alone, one
+    seed each, with a line saying so."""
+    if seeds_json is not None:
+        return seeds.summarise(seeds_json), []
+    by = {r["name"]: r for r in results}
+    fake = {"pairs": {label: {n: {"seeds": {"0": by[n]}, "missing": [1, 2]} for n in names if n in by}
+                      for label, names in seeds.PAIRS.items()}}
+    summary = {k: v for k, v in seeds.summarise(fake).items() if len(v) == 2}
+    note = ["", "*One seed only*: `checkpoints/SEEDS.json` is missing (run `python -m vae.seeds`), so no spread "
+            "is known and no difference below can be called real."] if summary else []
+    return summary, note
+
+
+README_START = "<!-- results-summary:start (generated by python -m vae.evaluate from checkpoints/RESULTS.json and " \
+               "SEEDS.json; do not edit) -->"
+README_END = "<!-- results-summary:end -->"
+README = CHECKPOINT_DIR.parent / "README.md"
+
+
+def readme_block(results: list[dict], seeds_json: dict | None) -> str:
+    """The README's generated summary (between the markers), from the same numbers as RESULTS.md."""
+    summary, _ = story_summary(results, seeds_json)
+    by = {r["name"]: r for r in results}
+    text = "What they say (from RESULTS.md): " + report.readme_summary(summary, by)
+    betas = sorted((r["beta"], r["latent_usage"]["active_units"]) for r in results
+                   if r.get("kind") == "vae" and r.get("latent_dim") == 10 and "latent_usage" in r)
+    if len(betas) > 1:
+        text += (" Raising beta in 10-D switches dimensions off: "
+                 + ", ".join(f"{u} active units at beta {b:g}" for b, u in betas) + ".")
+    return text
+
+
+def update_readme(text: str, path: Path = README) -> bool:
+    """Put `text` between the README's markers; False (nothing written) when the markers are missing."""
+    doc = path.read_text()
+    if README_START not in doc or README_END not in doc:
+        return False
+    head, rest = doc.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_START}\n{text}\n{README_END}{tail}")
+    return True
+
+
+def readme_section(path: Path = README) -> str | None:
+    """The text between the README's markers (None without them)."""
+    doc = path.read_text()
+    if README_START not in doc or README_END not in doc:
+        return None
+    return doc.split(README_START, 1)[1].split(README_END, 1)[0].strip("\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,16 +320,16 @@ def main(argv: list[str] | None = None) -> int:
             raise MetricError(f"--draws must be in 1..{MAX_DRAWS}, got {args.draws}")
         judge_ckpt = load_checkpoint(JUDGE)
         mnist = data_mod.load_mnist()
-        test_feats = judge_features(judge_ckpt.model, mnist.x_test)
+        real = real_set(judge_ckpt.model, mnist.x_test)
         names = [n for n in (args.only.split(",") if args.only else available()) if n and n != JUDGE]
         kinds = {n: _kind(read_manifest(n)) for n in names}
         names.sort(key=lambda n: kinds[n] != gaussian.GAUSSIAN_KIND)  # the baseline first, the rest in name order
         results = []
         for name in names:
             if kinds[name] == gaussian.GAUSSIAN_KIND:
-                r = evaluate_gaussian(name, judge_ckpt.model, mnist, test_feats, args.draws)
+                r = evaluate_gaussian(name, judge_ckpt.model, mnist, real, args.draws)
             else:
-                r = evaluate_checkpoint(name, judge_ckpt.model, mnist, test_feats, args.draws, args.pairs,
+                r = evaluate_checkpoint(name, judge_ckpt.model, mnist, real, args.draws, args.pairs,
                                         args.steps, args.iwae_k, args.iwae_n)
             print(f"{name}: {r['seconds']} s", flush=True)
             results.append(r)
@@ -281,8 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - t0
-    Path(args.out).write_text(render(results, judge_ckpt.manifest, args, seconds))
-    print(f"wrote {args.out} in {seconds:.0f} s")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    seeds_json = seeds.load()
+    Path(args.out).write_text(render(results, judge_ckpt.manifest, args, seconds, seeds_json, load))
+    if not args.only:  # a partial run must not replace the app's figures or the README's summary
+        Path(args.out).with_suffix(".json").write_text(json.dumps({"seconds": round(seconds, 1), "load_average": [round(v, 2) for v in load],
+                                            "models": {r["name"]: r for r in results}}, indent=1) + "\n")
+        if Path(args.out).resolve() == RESULTS.resolve() and not update_readme(readme_block(results, seeds_json)):
+            print(f"note: README.md has no summary markers; its summary was not regenerated", file=sys.stderr)
+    print(f"wrote {args.out} in {seconds:.0f} s (load average {' '.join(f'{v:.1f}' for v in load)})")
     return 0
 
 

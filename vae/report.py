@@ -113,3 +113,229 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- the AE-against-VAE story, generated from the measured numbers (RESULTS.json and SEEDS.json) ---------------------
+
+from typing import NamedTuple  # noqa: E402
+
+
+class Measure(NamedTuple):
+    key: str  # "continuity/<name>" or "<sampler field>" (read under each sampler)
+    label: str  # the words a table row uses
+    better: str | None  # "lower", "higher" or None (no direction: reported, not judged)
+    digits: int  # decimals shown
+    percent: bool = False  # shown as a percentage
+
+
+COMPLETENESS = [
+    Measure("holes", "holes (1 - precision)", "lower", 1, True),
+    Measure("precision", "precision (k = 3)", "higher", 1, True),
+    Measure("recall", "recall (k = 3)", "higher", 1, True),
+    Measure("density", "density (about 1: spread like the data)", None, 2),
+    Measure("coverage", "coverage", "higher", 1, True),
+    Measure("class_tv", "class balance: TV distance to the test labels", "lower", 3),
+    Measure("confident", "judge-confident share", "higher", 1, True),
+    Measure("label_entropy_bits", "label entropy (bits)", "higher", 2),
+    Measure("fid", "internal FID", "lower", 0),
+]
+CONTINUITY = [
+    Measure("continuity/jacobian_whitened_median", "Jacobian per code s.d. (median)", "lower", 1),
+    Measure("continuity/jacobian_spikiness", "spikiness (99th pct / median)", "lower", 2),
+    Measure("continuity/max_step_share", "largest step (share of path)", "lower", 3),
+    Measure("continuity/excess_label_changes", "label changes above the minimum", "lower", 2),
+    Measure("continuity/label_changes", "label changes along a path", None, 2),
+    Measure("continuity/path_ratio", "path ratio (length / end distance)", "lower", 2),
+    Measure("continuity/jacobian_norm", "raw Jacobian norm (per unit of z: scale-dependent)", None, 2),
+]
+PRIOR, FITTED, GMM10 = "N(0, I)", "fitted Gaussian", "GMM-10"
+
+# Why a measure may fail to separate the models, in the pair's dimension; the generic reason otherwise.
+WHY_NOT = {
+    ("confident", None): "the judge is sure of most decoded images from both models; being sure that an image is a "
+                         "digit says neither that every digit is drawn nor that the image lies near real ones (the "
+                         "holes, coverage and class-balance rows do)",
+    ("continuity/excess_label_changes", "2-D"): "in two dimensions the ten digit regions must touch, so a straight "
+                                                "line between two codes crosses other digits in both models",
+    ("continuity/", "20-D"): "paths between test codes stay where both models were trained; in 20-D the two "
+                             "differ off the data, where the prior puts mass, which the completeness rows measure",
+}
+GENERIC_WHY = "the ranges over the seeds overlap: the two models differ less than two trainings of one model do"
+ONE_SEED_WHY = "one training seed only, so the spread between trainings is unknown"
+
+
+def why_not(key: str, pair: str, n: int = 3) -> str:
+    if n < 2:
+        return ONE_SEED_WHY
+    for (k, p), text in WHY_NOT.items():
+        if (key == k or (k.endswith("/") and key.startswith(k))) and p in (None, pair):
+            return text
+    return GENERIC_WHY
+
+
+def _seeds(n: int) -> str:
+    return f"{n} training seeds, mean (min\u2013max)" if n > 1 else "one training seed"
+
+
+def fmt(s: dict | float | None, m: Measure) -> str:
+    """A spread {"mean", "min", "max", "n"} as "mean (min-max)", a number as itself, None as "-"."""
+    if s is None:
+        return "-"
+
+    def one(v):
+        return f"{v * 100:.{m.digits}f}%" if m.percent else f"{v:.{m.digits}f}"
+
+    if not isinstance(s, dict):
+        return one(s)
+    if s.get("n", 1) < 2:
+        return one(s["mean"])
+    return f"{one(s['mean'])} ({one(s['min'])}\u2013{one(s['max'])})"
+
+
+def verdict(a: dict, v: dict, better: str | None) -> tuple[bool, str | None]:
+    """(separated, which is better). Separated when both were measured over at least two seeds and the two ranges
+    do not overlap; better by the measure's direction."""
+    if a.get("n", 1) < 2 or v.get("n", 1) < 2:
+        return False, None  # one seed has no spread: no difference can be called real
+    separated = a["max"] < v["min"] or v["max"] < a["min"]
+    if not separated or better is None:
+        return separated, None
+    lower = "AE" if a["mean"] < v["mean"] else "VAE"
+    return True, lower if better == "lower" else ("VAE" if lower == "AE" else "AE")
+
+
+def _key(m: Measure, sampler: str) -> str:
+    return m.key if m.key.startswith("continuity/") else f"{sampler}/{m.key}"
+
+
+def seed_tables(summary: dict, seeds_json: dict) -> list[str]:
+    """The '## Over three training seeds' section: one table per pair, every measure, mean (min-max)."""
+    s = seeds_json["settings"]
+    lines = ["", "## Over three training seeds", "",
+             f"`python -m vae.seeds` trains seeds 1 and 2 of each model below with its shipped command (only "
+             f"`--seed` changes; seed 0 is the shipped checkpoint) and measures all of them as above ({s['draws']:,} "
+             f"draws per sampler, {s['pairs']:,} paths of {s['steps']} steps), into `checkpoints/SEEDS.json`. Each "
+             "cell: mean over the seeds (min\u2013max). *Apart* when the ranges of the AE under N(0, I) and the VAE "
+             "do not overlap; the better side by the measure's direction."]
+    for label, models in summary.items():
+        names = list(seeds_json["pairs"][label])
+        if len(models) < 2:
+            lines += ["", f"### {label}: not measured yet ({', '.join(names)})"]
+            continue
+        ae_name, vae_name = names
+        ae, vae = models[ae_name], models[vae_name]
+        n = {nm: len(seeds_json["pairs"][label][nm]["seeds"]) for nm in names}
+        lines += ["", f"### {label}: `{ae_name}` against `{vae_name}` ({n[ae_name]} and {n[vae_name]} seeds)", "",
+                  f"| measure | AE, {PRIOR} | AE, {FITTED} | AE, {GMM10} | VAE, {PRIOR} | AE vs VAE under N(0, I) |",
+                  "|---|---|---|---|---|---|"]
+        for m in COMPLETENESS:
+            a = ae.get(_key(m, PRIOR))
+            v = vae.get(_key(m, PRIOR))
+            sep, best = verdict(a, v, m.better) if a and v else (False, None)
+            word = (f"apart: {best} better" if best else "apart") if sep else "overlap"
+            lines.append(f"| {m.label} | {fmt(a, m)} | {fmt(ae.get(_key(m, FITTED)), m)} | "
+                         f"{fmt(ae.get(_key(m, GMM10)), m)} | {fmt(v, m)} | {word} |")
+        for m in CONTINUITY:
+            a, v = ae.get(m.key), vae.get(m.key)
+            sep, best = verdict(a, v, m.better) if a and v else (False, None)
+            word = (f"apart: {best} {'smoother' if m.better else 'higher'}" if best else "apart") if sep else \
+                "overlap"
+            lines.append(f"| {m.label} | {fmt(a, m)} | \u2014 | \u2014 | {fmt(v, m)} | {word} |")
+    return lines
+
+
+def story(summary: dict, results: dict[str, dict]) -> list[str]:
+    """The bullets of 'Reading the AE and the VAE side by side', stated from the numbers whichever way they fall."""
+    out = []
+    for label in sorted(summary, key=lambda lab: -int(lab.split("-")[0])):  # the 20-D pair first: the real gap
+        models = summary[label]
+        if len(models) < 2:
+            continue
+        (ae_name, ae), (vae_name, vae) = list(models.items())
+        n = min(next(iter(ae.values()))["n"], next(iter(vae.values()))["n"])
+        holes = {s: ae.get(f"{s}/holes") for s in (PRIOR, FITTED, GMM10)}
+        h = COMPLETENESS[0]
+        vh = vae[f"{PRIOR}/holes"]
+        sep, best = verdict(holes[PRIOR], vh, "lower")
+        text = (f"- **{label}, completeness** (`{ae_name}` vs `{vae_name}`, {_seeds(n)}): of the "
+                f"decoded N(0, I) draws, {fmt(holes[PRIOR], h)} of the AE's and {fmt(vh, h)} of the VAE's fall in "
+                "holes, outside every k-NN ball of the real test digits in the judge's feature space; ")
+        text += (f"the ranges are apart, the {best} has fewer. " if sep else
+                 f"this does not separate them ({why_not('holes', label, n)}). ")
+        fair = [(s, holes[s]) for s in (FITTED, GMM10) if holes[s]]
+        if fair:
+            text += ("Sampled from a density fitted to its own codes, the AE has " +
+                     " and ".join(f"{fmt(v, h)} in holes under the {s}" for s, v in fair) + ". ")
+        parts = []
+        for m in COMPLETENESS[1:]:
+            if m.better is None or m.key in ("precision",):
+                continue
+            a, v = ae.get(f"{PRIOR}/{m.key}"), vae.get(f"{PRIOR}/{m.key}")
+            if not (a and v):
+                continue
+            s2, b2 = verdict(a, v, m.better)
+            parts.append(f"{m.label} {fmt(a, m)} vs {fmt(v, m)} "
+                         + (f"({b2} better)" if s2 else f"(no separation: {why_not(m.key, label, n)})"))
+        if parts:
+            text += "Under N(0, I), AE vs VAE: " + "; ".join(parts) + "."
+        out.append(text)
+        parts = []
+        for m in CONTINUITY:
+            if m.better is None:
+                continue
+            a, v = ae.get(m.key), vae.get(m.key)
+            if not (a and v):
+                continue
+            s2, b2 = verdict(a, v, m.better)
+            parts.append(f"{m.label} {fmt(a, m)} vs {fmt(v, m)} "
+                         + (f"(the {b2}'s is lower)" if s2 else f"(no separation: {why_not(m.key, label, n)})"))
+        raw = CONTINUITY[-1]
+        ra, rv = ae.get(raw.key), vae.get(raw.key)
+        text = f"- **{label}, continuity** (AE vs VAE, in units no rescaling of z can change): " + "; ".join(parts) + "."
+        if ra and rv:
+            text += (f" The raw Jacobian norm, per unit of z, reads {fmt(ra, raw)} against {fmt(rv, raw)}: it "
+                     "measures how far each model spreads its codes, not how smooth its decoder is, so it is "
+                     "not used to compare them.")
+        out.append(text)
+    betas = sorted((r["beta"], r["latent_usage"]["active_units"]) for r in results.values()
+                   if r.get("kind") == "vae" and r.get("latent_dim") == 10 and "latent_usage" in r)
+    if len(betas) > 1:
+        out.append("- **Raising beta in 10-D** switches dimensions off: " +
+                   ", ".join(f"{u} active units at beta {b:g}" for b, u in betas) + ".")
+    return out
+
+
+def readme_summary(summary: dict, results: dict[str, dict]) -> str:
+    """The README's short paragraph: the headline figures of `story`, with the seeds' ranges."""
+    sentences = []
+    for label in sorted(summary, key=lambda lab: -int(lab.split("-")[0])):
+        models = summary[label]
+        if len(models) < 2:
+            continue
+        (ae_name, ae), (vae_name, vae) = list(models.items())
+        n = min(next(iter(ae.values()))["n"], next(iter(vae.values()))["n"])
+        h = COMPLETENESS[0]
+        holes = [f"{fmt(ae.get(f'{s}/holes'), h)} under {'its ' if s != PRIOR else ''}{s}"
+                 for s in (PRIOR, FITTED, GMM10) if ae.get(f"{s}/holes")]
+        sep, best = verdict(ae[f"{PRIOR}/holes"], vae[f"{PRIOR}/holes"], "lower")
+        s = (f"In {label} ({_seeds(n)}), {', '.join(holes)} of the AE's decoded draws fall in "
+             f"holes (outside every k-NN ball of real digits in the judge's features) against "
+             f"{fmt(vae[f'{PRIOR}/holes'], h)} of the VAE's under N(0, I)"
+             + (f": the {best} has fewer, the ranges apart." if sep else
+                f": not separated ({why_not('holes', label, n)}).") + " ")
+        apart, tied = [], []
+        for m in CONTINUITY + COMPLETENESS[1:]:
+            if m.better is None or m.key == "precision":
+                continue
+            k = _key(m, PRIOR)
+            a, v = ae.get(k), vae.get(k)
+            if not (a and v):
+                continue
+            s2, b2 = verdict(a, v, m.better)
+            (apart if s2 else tied).append(f"{m.label.split(' (')[0]} ({fmt(a, m)} vs {fmt(v, m)}{', ' + b2 if s2 else ''})")
+        if apart:
+            s += "Apart (AE vs VAE, the better named): " + "; ".join(apart) + ". "
+        if tied:
+            s += "Not separated: " + "; ".join(tied) + "."
+        sentences.append(s.strip())
+    return "\n\n".join(sentences)
