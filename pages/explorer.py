@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import amortization, importer, maps, panels, resources, runtime, share
+from ui import amortization, importer, maps, panels, projector, resources, runtime, share
 from ui import state as S
 from ui.planes import WHITENED, WHITENED_NOTE, far_outside, map_explanation, new_click, plane_for, whitened
 from vae.latent import check_z
@@ -21,20 +21,30 @@ runtime.route_through_app()
 runtime.configure()
 S.init_state()
 
+
+def intro() -> None:
+    """What the planes do; on a projector it waits folded at the bottom, so the planes come first."""
+    with st.expander("How the planes work") if projector.is_on() else st.container():
+        st.markdown(
+            "Move the pointer over a plane: the digit beside it is decoded **in your browser** from the z under "
+            "the pointer, every frame. Arrow keys nudge z, Enter or a click **pins** it (the server then decodes it "
+            "too, as a check, and looks for its nearest neighbours). Clicking on a test digit also **selects** it: "
+            "the VAE shows its posterior q(z|x) as 1\u03c3 and 2\u03c3 ellipses. With *same z* on, one cursor "
+            "decodes the same z through both models. The wheel zooms a plane about the pointer; a double-click "
+            "shows the whole view again."
+        )
+
+
 st.title("Explorer")
-st.markdown(
-    "Move the pointer over a plane: the digit beside it is decoded **in your browser** from the z under the pointer, "
-    "every frame. Arrow keys nudge z, Enter or a click **pins** it (the server then decodes it too, as a check, and "
-    "looks for its nearest neighbours). Clicking on a test digit also **selects** it: the VAE shows its posterior "
-    "q(z|x) as 1\u03c3 and 2\u03c3 ellipses. With *same z* on, one cursor decodes the same z through both models."
-)
+if not projector.is_on():
+    intro()
 
 data = resources.mnist()
 family_scan = resources.checkpoint_scan(tuple(FAMILY))  # a family member that exists but cannot load is listed
 family = [name for name in FAMILY if name in family_scan.usable] or ["vae-z2"]
 share.sync(share.EXPLORER, share.Offer(  # a link's model must be one this page offers now
     tuple(family), "vae-z2" if "vae-z2" in family else family[-1],
-    n_digits=0 if data is None else len(data.y_test), z_limit=Z_LIMIT))
+    n_digits=0 if data is None else len(data.y_test), z_limit=Z_LIMIT), box_here=not projector.is_on())
 if st.session_state[S.FAMILY_MODEL] not in family:
     st.session_state[S.FAMILY_MODEL] = "vae-z2" if "vae-z2" in family else family[-1]
 right = st.session_state[S.FAMILY_MODEL]
@@ -69,27 +79,30 @@ def _pin_from_inputs() -> None:
 # (model, second) per plane: the scrubber on the AE shows it on both sides, under two keys
 sides = [(models[0], False), (models[0], True)] if right == left else [(m, False) for m in models]
 
-top = st.columns([2, 3])
+# presentation (projector mode): one row of controls, the map as a drop-down, so the planes fit the screen
+top = st.columns([1, 1, 1, 2.1] if projector.is_on() else [2, 3])
 top[0].toggle("Same z in both models", key=S.LINKED,
               help="Hovering one plane decodes the same z through the other model too")
-top[0].radio("Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
-             help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
-top[0].toggle("Both planes in whitened units", key=WHITENED,
+(top[2].selectbox if projector.is_on() else top[0].radio)(
+    "Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
+    help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
+top[1 if projector.is_on() else 0].toggle("Both planes in whitened units", key=WHITENED,
               help="Each plane in standard deviations of its own codes, so both share one scale")
 if st.session_state[S.MAP_KIND] in maps.NEEDS_JUDGE and maps.judge_error():
     st.info(f"No such map: {maps.judge_error()}.")
 if mine:
-    top[1].toggle(f"Show the models you {importer.made_in_session()}", key=S.USE_SESSION_MODELS,
+    top[-1].toggle(f"Show the models you {importer.made_in_session()}", key=S.USE_SESSION_MODELS,
                   help="Off: the shipped ae-z2 and the β scrubber's model. Yours stay for this session only.")
     if st.session_state[S.USE_SESSION_MODELS]:
-        top[1].caption(" · ".join(importer.session_label(n) for n in dict.fromkeys((left, right))
+        top[-1].caption(" · ".join(importer.session_label(n) for n in dict.fromkeys((left, right))
                                        if n.startswith("session-")))
 if len(family) > 1 and not (mine and st.session_state[S.USE_SESSION_MODELS] and "vae" in mine):
-    top[1].select_slider("\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term",
+    top[-1].select_slider("\u03b2 scrubber: the right-hand plane's model" if projector.is_on() else
+                          "\u03b2 scrubber: the right-hand plane's model, from the plain AE to a strong KL term",
                          family, key=S.FAMILY_MODEL, format_func=FAMILY.get,
                          help="Same seed and architecture, trained with the KL term weighted by \u03b2: watch the "
                               "codes pack into the prior's circles as \u03b2 grows")
-with top[1]:
+with top[-1]:
     resources.show_unusable(family_scan.broken)
 
 
@@ -108,13 +121,14 @@ def live_section() -> None:
     if notice:
         st.warning(notice)
         st.session_state[S.NOTICE] = None
-    zc = st.columns([4, 1.5, 1.5])
+    above, planes, below = st.container(), st.container(), st.container()
+    zc = (below if projector.is_on() else above).columns([4, 1.5, 1.5])  # presentation: the planes come first
     zc[0].caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
     zc[1].number_input("z\u2081 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0],
                        on_change=_pin_from_inputs)
     zc[2].number_input("z\u2082 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1],
                        on_change=_pin_from_inputs)
-    cols = st.columns(2, gap="large")
+    cols = planes.columns(2, gap="large")
     for col, (ckpt, second) in zip(cols, sides):
         with col:
             plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
@@ -152,4 +166,7 @@ with interp_tab:
 with samples_tab:
     panels.samples_panel(models)
 
+if projector.is_on():  # presentation: the page's notes and its link wait at the bottom
+    intro()
+    st.session_state[S.SHARE_SLOT] = st.empty()
 share.update()  # the URL and the share box follow this run's state

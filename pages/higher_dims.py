@@ -6,10 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import higher_dims as hd
-from ui import resources, runtime
+from ui import importer, resources, runtime
 from ui import state as S
 from vae import samplers
 from vae import slice as sl
+
+HD_LATENT_DIM = 20  # ae-z20 and vae-z20: an imported VAE takes vae-z20's place when its z has this size
 
 st.set_page_config(page_title="Higher dimensions \u00b7 Latent Explorer", page_icon="\u2728", layout="wide")
 runtime.route_through_app()
@@ -25,7 +27,12 @@ st.markdown(
     "same draws go through `ae-z20` and `vae-z20` (same architecture, seed and recipe; only the KL term differs)."
 )
 
-ckpts, errors = hd.models()
+vae_name = hd.VAE_NAME
+mine = importer.newest_with_latent_dim(HD_LATENT_DIM)  # a VAE imported on the Import a model page, when 20-D
+if mine is not None and st.toggle(f"Put {mine.label} in place of {hd.VAE_NAME}", key=S.HD_USE_IMPORT,
+                                  help="The same draws and slices go through your model beside the AE"):
+    vae_name = mine.name
+ckpts, errors = hd.models(vae_name)
 for e in errors:
     st.warning(e)
 data = resources.mnist()

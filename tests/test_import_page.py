@@ -24,8 +24,8 @@ def scratch(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def _page(timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
     at.switch_page("pages/import_model.py").run()
     assert not at.exception and at.title[0].value == "Import a model"
     return at
@@ -121,3 +121,21 @@ def test_bad_files_get_one_line_and_nothing_is_loaded(name, content, expected):
     assert "\n" not in message
     assert at.session_state["imports"] == []
     assert at.info[0].value.startswith("No model imported in this session yet.")
+
+
+def test_a_20d_import_takes_vae_z20s_place_on_the_higher_dimensions_page():
+    at = _upload(_page(timeout=300), "nb20.pt", _notebook_state(20, hidden=32))  # the page samples and fits GMMs
+    assert not at.exception and at.success[0].value == "Imported your imported VAE 784-32-20 (nb20.pt)."
+    name = at.session_state["imports"][0].name
+    at.switch_page("pages/higher_dims.py").run()
+    assert not at.exception, at.exception
+    toggle = at.toggle(key="hd_use_import")
+    assert toggle.value is True and toggle.label == "Put your imported VAE 784-32-20 (nb20.pt) in place of vae-z20"
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert "your imported VAE (nb20.pt): z ~ N(0, I)" in captions  # beside ae-z20 where it is shipped
+    assert not any("vae-z20" in c for c in captions)
+    toggle.set_value(False).run()
+    assert not at.exception
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert "VAE (vae-z20): z ~ N(0, I)" in captions and not any("nb20.pt" in c for c in captions)
+    assert [i.name for i in at.session_state["imports"]] == [name], "the toggle only swaps the page's model"

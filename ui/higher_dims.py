@@ -70,10 +70,11 @@ def init_state() -> None:
 
 # --- models and their code clouds -----------------------------------------------------------------------------------
 
-def models() -> tuple[list[Checkpoint], list[str]]:
-    """The AE and the VAE that load, and a one-line reason for each that does not."""
+def models(vae_name: str = VAE_NAME) -> tuple[list[Checkpoint], list[str]]:
+    """The AE and the VAE (`vae_name`: vae-z20, or a 20-D VAE imported in this session) that load, and a one-line
+    reason for each that does not."""
     out, errors = [], []
-    for name in (AE_NAME, VAE_NAME):
+    for name in (AE_NAME, vae_name):
         loaded = resources.load_model(name)
         if loaded.checkpoint is None:
             errors.append(f"{name} is not available ({loaded.error}); train it with `make train-all`.")

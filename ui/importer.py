@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from vae import checkpoint as ckpt_mod
 from vae import import_model as imp
@@ -56,6 +55,11 @@ def imports() -> list[SessionImport]:
 
 def newest_2d() -> SessionImport | None:
     return next((i for i in reversed(imports()) if i.latent_dim == 2), None)
+
+
+def newest_with_latent_dim(latent_dim: int) -> SessionImport | None:
+    """The newest import whose z has `latent_dim` dimensions (the higher-dimensions page takes a 20-D one)."""
+    return next((i for i in reversed(imports()) if i.latent_dim == latent_dim), None)
 
 
 def higher_dim() -> list[SessionImport]:
@@ -169,12 +173,9 @@ def where_to_look(entry: SessionImport) -> None:
     st.markdown(f"A {entry.latent_dim}-D model has no plane to draw: the **Disentanglement** page shows how much "
                 "each dimension carries (KL per dimension, active units) and decodes traversals of each one.")
     st.page_link("pages/disentanglement.py", label="Inspect its dimensions", icon="\U0001f9e9")
-    if Path(__file__).resolve().parent.parent.joinpath("pages", "higher_dims.py").is_file():
-        try:  # the higher-dimensions page (it shows the shipped 20-D pair), where the app registers it
-            st.page_link("pages/higher_dims.py", label="Compare: the shipped 20-D AE and VAE in higher dimensions",
-                         icon="\U0001f52d")
-        except StreamlitAPIException:
-            pass
+    if entry.latent_dim == 20:  # the Higher dimensions page puts a 20-D VAE beside its 20-D AE
+        st.page_link("pages/higher_dims.py", label="Set it beside a 20-D AE: samplers and a live slice",
+                     icon="\U0001f52d")
 
 
 def save_section(entry: SessionImport) -> None:

@@ -320,6 +320,8 @@ class Plane {
     this.linkBox.addEventListener("change", this.onLinkBox);
     window.addEventListener(LINK_EVENT, this.onLink);
     this.resizer = new ResizeObserver(() => this.layout());
+    // presentation: what lies above a plane settles late (images, spinners); check the fit to the window each second
+    this.fitTimer = setInterval(() => { if (this.opts && this.opts.projector) this.layout(); }, 1000);
     this.resizer.observe(this.root);
     this.cleanup = () => this.destroy();
   }
@@ -331,6 +333,7 @@ class Plane {
     over.removeEventListener("click", this.onClick);
     this.planeEl.removeEventListener("keydown", this.onKey);
     this.linkBox.removeEventListener("change", this.onLinkBox);
+    clearInterval(this.fitTimer);
     window.removeEventListener(LINK_EVENT, this.onLink);
     this.resizer.disconnect();
     if (this.raf) cancelAnimationFrame(this.raf);
@@ -501,6 +504,7 @@ class Plane {
       get lastDecode() { return self.lastDecode; }, // {z: [x, y], pixels: Float32Array(784)}: what is on screen
       get view() { return self.view; },
       get zoomed() { return !!self.zoomView; },
+      get minLabelPx() { return Math.round(13 * self.fontScale()); }, // the smallest text drawn in the plane
       get pinned() { return self.pinned; },
       get shown() { return self.shown; },
       get payloadId() { return self.payloadId; },
@@ -632,7 +636,11 @@ class Plane {
   layout() {
     if (!this.opts) return false;
     const width = this.root.clientWidth || 600;
-    const want = this.opts.height || 420;
+    let want = this.opts.height || 420;
+    if (this.opts.projector) { // presentation: the plane ends inside the window, so nothing needs a scroll
+      const fit = Math.floor(window.innerHeight - this.planeEl.getBoundingClientRect().top - 14);
+      if (fit > 0) want = Math.min(want, Math.max(300, fit));
+    }
     const sideW = (this.opts.digit_px || 224) + 2;
     const room = width - sideW - 20;
     const size = Math.round(Math.max(260, Math.min(want, room >= 260 ? room : width)));

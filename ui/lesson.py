@@ -368,8 +368,8 @@ def _ae_plane(step: int, s: Step) -> None:
     if revealed(step):
         w, h = _code_box("ae-z2")
         _number(f"the middle 99% of the AE's test codes fill a box **{w:.0f} \u00d7 {h:.0f}** units (N(0, I) puts "
-                f"95% of its mass within {math.sqrt(-2 * math.log(0.05)):.2f} of the origin); test reconstruction {m['test_metrics']['recon']:.1f} "
-                "nats per digit.")
+                f"95% of its mass within {math.sqrt(-2 * math.log(0.05)):.2f} of the origin); test reconstruction "
+                f"{m['test_metrics']['recon']:.1f} nats per digit.")
 
 
 def _holes(step: int, s: Step) -> None:
@@ -457,9 +457,8 @@ def _interpolation(step: int, s: Step) -> None:
     if revealed(step):
         ae, vae = continuity("ae-z2"), continuity("vae-z2")
         _number(f"largest single step as a share of the path ({1 / 10:.2f} = an even 10-step morph): "
-                f"AE **{ae['max_step_share']:.3f}"
-                f"**, VAE **{vae['max_step_share']:.3f}** over 300 random pairs. Path length over end-to-end distance: AE "
-                f"{ae['path_ratio']:.2f}, VAE {vae['path_ratio']:.2f}"
+                f"AE **{ae['max_step_share']:.3f}**, VAE **{vae['max_step_share']:.3f}** over 300 random pairs. "
+                f"Path length over end-to-end distance: AE {ae['path_ratio']:.2f}, VAE {vae['path_ratio']:.2f}"
                 + (": the VAE's paths wander more, since its KL term packs all ten classes near the origin and a "
                    "straight line crosses other digits." if vae["path_ratio"] > ae["path_ratio"] else "."))
 
@@ -500,8 +499,8 @@ def _higher(step: int, s: Step) -> None:
         c[1].info("ae-z20 is not shipped here, so only the VAE is shown; train it with `python -m vae.train` "
                   "(see checkpoints/README.md).")
     try:
-        st.page_link(HIGHER_DIMS_PAGE, label="Open the Higher dimensions page: samplers, scores and a live slice",
-                     icon="\U0001f9ca")
+        st.page_link(HIGHER_DIMS_PAGE, icon="\U0001f9ca",
+                     label="Open the Higher dimensions page: samplers, scores and a live slice")
     except (StreamlitAPIException, KeyError):
         pass
     if revealed(step):

@@ -48,6 +48,24 @@ input { font-size: 1.25rem !important; color: #000000 !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; outline: 3px solid #000000; }
 [data-testid="stSidebarNav"] span { font-size: 1.3rem !important; font-weight: 700; color: #000000; }
 [data-testid="stAlert"] p { font-size: 1.25rem !important; font-weight: 600; }
+/* presentation layout: a short header and the page right under it, narrow side margins, tight columns, so two
+   planes, their digits and the controls fit one 1280x720 screen */
+[data-testid="stHeader"] { height: 48px !important; min-height: 48px !important; }
+[data-testid="stMainBlockContainer"] { padding: 56px 1.5rem 2rem 1.5rem !important; max-width: none !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stHorizontalBlock"] { column-gap: 1rem !important; }
+h1 { font-size: 1.7rem !important; margin: 0 !important; padding: 0 0 0.2rem 0 !important; }
+label[data-baseweb="checkbox"] p { font-size: 1.05rem !important; line-height: 1.25; }
+button p, [data-testid="stImageCaption"], [data-testid="stCaptionContainer"] p, [data-testid="stMetricLabel"] p {
+  overflow-wrap: normal; word-break: normal; hyphens: none; }
+button[kind] { white-space: nowrap; min-width: max-content; }
+[data-testid="stWidgetLabel"] p, label p, [data-testid="stWidgetLabel"] div { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: 2rem !important; }
+[data-testid="stMetricValue"] > div { overflow: visible !important; text-overflow: clip !important; }
+/* the lesson: a compact header, the step's text one size down */
+.st-key-lesson_header [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
+.st-key-lesson_header h4 { font-size: 1.45rem !important; padding: 0 !important; margin: 0 !important; }
+[class*="st-key-lesson_body"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; line-height: 1.35; }
 </style>
 """
 
@@ -95,7 +113,10 @@ _BASE_CSS = """
 
 
 def apply() -> None:
-    """Inject the page styles: the touch rules always, the projector style sheet when the mode is on."""
+    """Inject the page styles: the touch rules always, the projector style sheet when the mode is on. A page opened
+    in projector mode (a link with ?projector=1) starts with the sidebar collapsed: its width goes to the planes."""
+    if is_on():
+        st.set_page_config(initial_sidebar_state="collapsed")
     st.html(_BASE_CSS + (_CSS if is_on() else ""))
 
 

@@ -416,7 +416,8 @@ def update(**offer_changes) -> None:
     slot = st.session_state.get(S.SHARE_SLOT)
     if slot is not None:
         base = st.context.url or f"/{page}"
-        with slot.container():
+        presenting = bool(st.session_state.get(S.PROJECTOR))  # on a projector the box folds away
+        with slot.container(), (st.expander("Share this view") if presenting else st.container()):
             st.caption("**Share this view**: copy this link (hover over it for the copy button); it reopens this "
                        "page with the same settings.")
             shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),

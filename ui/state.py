@@ -49,6 +49,7 @@ IMPORT_UPLOAD = "import_upload"  # import page: key of the state_dict uploader (
 IMPORT_SEEN = "import_seen"  # import page: file id of the upload already imported (a rerun does not import again)
 IMPORT_RESULT = "import_result"  # import page: (ok, message) of the last upload
 IMPORT_SAVE_NAME = "import_save_name"  # prefix of the checkpoint-name inputs (one per imported model)
+HD_USE_IMPORT = "hd_use_import"  # higher-dimensions page: show the session's 20-D import in place of vae-z20
 AMORT_FIT = "amortization_fit"  # the last per-image posterior fit (ui/amortization.py): {"model", "index", ...}
 EXPLORER_TAB = "explorer_tab"  # the explorer's open tab (its label), carried by share links as `tab`
 SHARE_PROJECTOR = "share_projector"  # the share box's "open in projector mode" tick: adds projector=1 to the link
@@ -114,6 +115,7 @@ DEFAULTS = {
     IMPORTS: [],
     IMPORT_SEEN: None,
     IMPORT_RESULT: None,
+    HD_USE_IMPORT: True,
 }
 
 
