@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -261,7 +262,6 @@ def test_grace_comes_from_the_environment(monkeypatch):
 @pytest.fixture(scope="module")
 def trained(mnist, tmp_path_factory):
     """One finished AE+VAE job whose scratch folder outlives the per-test scratch fixture."""
-    import os
     scratch = tmp_path_factory.mktemp("kept-scratch")
     old = os.environ.get(ckpt_mod.SCRATCH_DIR_ENV)
     os.environ[ckpt_mod.SCRATCH_DIR_ENV] = str(scratch)
