@@ -37,6 +37,12 @@ def test_each_family_builds_its_module_and_round_trips_through_a_checkpoint(tmp_
         assert torch.equal(loaded.model.state_dict()[key], value), key
 
 
+def test_the_tiny_autoencoder_configs_cover_every_explorable_family():
+    from helpers import TINY
+
+    assert {kind for kind, _ in TINY} == set(registry.EXPLORABLE_KINDS)
+
+
 def test_the_explorable_families_are_the_ones_models_py_builds():
     from vae.models import MODEL_CLASSES, MODEL_KINDS
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from vae import checkpoint as ckpt_mod
 from vae import import_model as imp
+from vae import registry
 
 from . import disentangle, resources, training
 from . import state as S
@@ -39,7 +40,7 @@ class SessionImport:
     @property
     def label(self) -> str:
         """"your imported VAE 784-400-20 (vae.pt)": how pickers and captions name it."""
-        return f"your imported {self.kind.upper()} {self.architecture} ({self.file})"
+        return f"your imported {registry.label(self.kind)} {self.architecture} ({self.file})"
 
     @property
     def architecture(self) -> str:
