@@ -299,6 +299,13 @@ def test_oversize_files_and_uploads_are_refused_before_reading(tmp_path):
         imp.read_state_dict(b"x" * (2**20 + 1), "upload.pt", max_bytes=2**20)
 
 
+def test_the_servers_upload_limit_is_the_import_pages():
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == imp.UPLOAD_LIMIT_BYTES // 2**20
+
+
 def test_cli_refuses_with_one_line_and_exit_2(tmp_path, checkpoints, capsys):
     (tmp_path / "bad.pt").write_bytes(b"nope")
     assert imp.main([str(tmp_path / "bad.pt"), "--name", "x"]) == 2
