@@ -244,6 +244,38 @@ def seed_tables(summary: dict, seeds_json: dict) -> list[str]:
     return lines
 
 
+def _compare(ae: dict, vae: dict, measures: list[Measure], label: str, n: int) -> tuple[list[str], dict]:
+    """(["measure AE vs VAE, X better", ...] for the measures whose seed ranges are apart,
+    {reason: ["measure AE vs VAE", ...]} for the rest), over the measures with a direction."""
+    apart, tied = [], {}
+    for m in measures:
+        if m.better is None or m.key == "precision":  # precision is 1 - holes: said once
+            continue
+        k = _key(m, PRIOR)
+        a, v = ae.get(k), vae.get(k)
+        if not (a and v):
+            continue
+        sep, best = verdict(a, v, m.better)
+        words = f"{m.label} {fmt(a, m)} vs {fmt(v, m)}"
+        if sep:
+            apart.append(f"{words} ({best} {'smoother' if k.startswith('continuity/') else 'better'})")
+        else:
+            tied.setdefault(why_not(m.key, label, n), []).append((m.label.split(" (")[0], words))
+    return apart, tied
+
+
+def _say(apart: list[str], tied: dict, numbers: bool = True) -> str:
+    """Sentences: the measures that separate, then those that do not, grouped by why (names only when not
+    `numbers`)."""
+    out = []
+    if apart:
+        out.append("Apart: " + "; ".join(apart) + ".")
+    for reason, parts in tied.items():
+        said = [words if numbers else name for name, words in parts]
+        out.append(f"Not separated: {'; '.join(said)}. Why: {reason}.")
+    return " ".join(out)
+
+
 def story(summary: dict, results: dict[str, dict]) -> list[str]:
     """The bullets of 'Reading the AE and the VAE side by side', stated from the numbers whichever way they fall."""
     out = []
@@ -266,32 +298,12 @@ def story(summary: dict, results: dict[str, dict]) -> list[str]:
         if fair:
             text += ("Sampled from a density fitted to its own codes, the AE has " +
                      " and ".join(f"{fmt(v, h)} in holes under the {s}" for s, v in fair) + ". ")
-        parts = []
-        for m in COMPLETENESS[1:]:
-            if m.better is None or m.key in ("precision",):
-                continue
-            a, v = ae.get(f"{PRIOR}/{m.key}"), vae.get(f"{PRIOR}/{m.key}")
-            if not (a and v):
-                continue
-            s2, b2 = verdict(a, v, m.better)
-            parts.append(f"{m.label} {fmt(a, m)} vs {fmt(v, m)} "
-                         + (f"({b2} better)" if s2 else f"(no separation: {why_not(m.key, label, n)})"))
-        if parts:
-            text += "Under N(0, I), AE vs VAE: " + "; ".join(parts) + "."
-        out.append(text)
-        parts = []
-        for m in CONTINUITY:
-            if m.better is None:
-                continue
-            a, v = ae.get(m.key), vae.get(m.key)
-            if not (a and v):
-                continue
-            s2, b2 = verdict(a, v, m.better)
-            parts.append(f"{m.label} {fmt(a, m)} vs {fmt(v, m)} "
-                         + (f"(the {b2}'s is lower)" if s2 else f"(no separation: {why_not(m.key, label, n)})"))
+        apart, tied = _compare(ae, vae, COMPLETENESS[1:], label, n)
+        out.append(text + "Under N(0, I), AE vs VAE. " + _say(apart, tied))
+        apart, tied = _compare(ae, vae, CONTINUITY, label, n)
+        text = f"- **{label}, continuity** (AE vs VAE, in units no rescaling of z can change). " + _say(apart, tied)
         raw = CONTINUITY[-1]
         ra, rv = ae.get(raw.key), vae.get(raw.key)
-        text = f"- **{label}, continuity** (AE vs VAE, in units no rescaling of z can change): " + "; ".join(parts) + "."
         if ra and rv:
             text += (f" The raw Jacobian norm, per unit of z, reads {fmt(ra, raw)} against {fmt(rv, raw)}: it "
                      "measures how far each model spreads its codes, not how smooth its decoder is, so it is "
@@ -318,24 +330,12 @@ def readme_summary(summary: dict, results: dict[str, dict]) -> str:
         holes = [f"{fmt(ae.get(f'{s}/holes'), h)} under {'its ' if s != PRIOR else ''}{s}"
                  for s in (PRIOR, FITTED, GMM10) if ae.get(f"{s}/holes")]
         sep, best = verdict(ae[f"{PRIOR}/holes"], vae[f"{PRIOR}/holes"], "lower")
-        s = (f"In {label} ({_seeds(n)}), {', '.join(holes)} of the AE's decoded draws fall in "
-             f"holes (outside every k-NN ball of real digits in the judge's features) against "
+        s = (f"In {label} (`{ae_name}` vs `{vae_name}`, {_seeds(n)}), {', '.join(holes)} of the AE's decoded draws "
+             f"fall in holes (outside every k-NN ball of real digits in the judge's features) against "
              f"{fmt(vae[f'{PRIOR}/holes'], h)} of the VAE's under N(0, I)"
              + (f": the {best} has fewer, the ranges apart." if sep else
                 f": not separated ({why_not('holes', label, n)}).") + " ")
-        apart, tied = [], []
-        for m in CONTINUITY + COMPLETENESS[1:]:
-            if m.better is None or m.key == "precision":
-                continue
-            k = _key(m, PRIOR)
-            a, v = ae.get(k), vae.get(k)
-            if not (a and v):
-                continue
-            s2, b2 = verdict(a, v, m.better)
-            (apart if s2 else tied).append(f"{m.label.split(' (')[0]} ({fmt(a, m)} vs {fmt(v, m)}{', ' + b2 if s2 else ''})")
-        if apart:
-            s += "Apart (AE vs VAE, the better named): " + "; ".join(apart) + ". "
-        if tied:
-            s += "Not separated: " + "; ".join(tied) + "."
+        apart, tied = _compare(ae, vae, COMPLETENESS[1:] + CONTINUITY, label, n)
+        s += _say(apart, tied, numbers=False)
         sentences.append(s.strip())
     return "\n\n".join(sentences)
