@@ -48,7 +48,6 @@ c1.caption(f"{hd.SHOWN} draws per model and sampler, the same \u03b5 for both mo
            "total variation distance of their label histogram from the test set's (0 = balanced).")
 c2.button("New draws", key="hd_new_draws", on_click=lambda: st.session_state.update(
     {hd.SAMPLES_SEED: st.session_state[hd.SAMPLES_SEED] + 1}))
-figures = hd.backend_figures()
 seed = st.session_state[hd.SAMPLES_SEED]
 for kind, name in samplers.SAMPLERS.items():
     st.markdown(f"**z ~ {name}**")
@@ -57,7 +56,7 @@ for kind, name in samplers.SAMPLERS.items():
         with col:
             st.image(hd.mosaic_png(hd.sample_mosaic(ckpt, kind, seed)), output_format="PNG", width="stretch",
                      caption=f"{hd.label(ckpt)}: z ~ {name}")
-            st.markdown(hd.score_line(ckpt, kind, figures))
+            st.markdown(hd.score_line(ckpt, kind))
 st.info(hd.SAMPLES_NOTE)
 
 # --- the live slice -----------------------------------------------------------------------------------------------

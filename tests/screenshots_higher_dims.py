@@ -22,32 +22,42 @@ def _slice_pixel(page, key: str, ab) -> tuple[float, float]:
             rect["top"] + (view["y"][1] - ab[1]) / (view["y"][1] - view["y"][0]) * rect["height"])
 
 
-def main() -> int:
+def _scroll_to(page, top_js: str, margin: int = 12) -> None:
+    """Scroll Streamlit's main container so that the viewport y given by `top_js` (a JS expression) sits `margin` px
+    below the top (the components live in shadow roots, so positions come from their test hooks)."""
+    page.evaluate("() => { let p = document.querySelector('h1'); while (p && !(p.scrollHeight > p.clientHeight &&"
+                  " /(auto|scroll)/.test(getComputedStyle(p).overflowY))) p = p.parentElement;"
+                  f" (p || window).scrollBy(0, ({top_js}) - {margin}); }}")
+    page.wait_for_timeout(500)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """argv: sizes to take, e.g. ["1280x720"] (default: all of SIZES)."""
+    argv = sys.argv[1:] if argv is None else argv
+    sizes = [tuple(int(v) for v in a.split("x")) for a in argv] or SIZES
     proc, url = start_app()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for w, h in SIZES:
+            for w, h in sizes:
                 page = browser.new_page(viewport={"width": w, "height": h})
-                page.goto(f"{url}/higher-dimensions")
+                page.goto(url)  # the home page, then the sidebar link: a fresh server's first deep link shows a notice
+                _settle(page, 1000)
+                page.get_by_role("link", name="Higher dimensions").first.click()
                 page.wait_for_function("() => window.__latentPlane && " + " && ".join(
                     f"window.__latentPlane['{k}'] && window.__latentPlane['{k}'].lastDecode" for k in SLICES),
                     timeout=600_000)
                 _settle(page, 2000)
-                page.get_by_text("Samples under three samplers").scroll_into_view_if_needed()
-                page.evaluate("() => window.scrollBy(0, -20)")
-                page.wait_for_timeout(500)
+                _scroll_to(page, "[...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Samples'))"
+                                 ".getBoundingClientRect().top")
                 _save(page, None, f"higher-dims-samples-{w}.png")
-                page.locator("[data-testid=stHeading]").filter(has_text="A live slice").scroll_into_view_if_needed()
-                page.evaluate("() => { const r = window.__latentPlane['slice_ae'].plotRect();"
-                              " window.scrollBy(0, r.top - 70); }")
-                page.wait_for_timeout(500)
+                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 70)
                 x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
                 page.mouse.move(x, y)
                 page.wait_for_timeout(600)
                 _save(page, None, f"higher-dims-slice-{w}.png")
 
-                page.goto(f"{url}/explorer")
+                page.get_by_role("link", name="Explorer").first.click()
                 page.wait_for_function("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
                                        "k => window.__latentPlane[k] && window.__latentPlane[k].view)", timeout=120_000)
                 _settle(page)
@@ -58,9 +68,7 @@ def main() -> int:
                                        ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
                                        timeout=180_000)
                 _settle(page, 2000)
-                page.evaluate("() => { const r = window.__latentPlane['plane_ae-z2'].plotRect();"
-                              " window.scrollBy(0, r.top - 60); }")
-                page.wait_for_timeout(500)
+                _scroll_to(page, "window.__latentPlane['plane_ae-z2'].plotRect().top", 70)
                 _save(page, None, f"explorer-whitened-{w}.png")
                 page.close()
             browser.close()

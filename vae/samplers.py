@@ -8,6 +8,9 @@ need no latent distance, so they compare an AE and a VAE fairly whatever scale e
 - `precision`: the share of samples whose judge features fall inside the k-nearest-neighbour ball of at least one
   real test image (Kynkaanniemi et al. 2019, "Improved precision and recall", k = 3); 1 - precision is the share in
   *holes*: decoded images no real digit is near;
+- `coverage`: the share of real images whose k-NN ball holds at least one sample (Naeem et al. 2020, "Reliable
+  fidelity and diversity metrics"): how much of the data the samples reach; faint strokes that all crowd into a few
+  wide balls of unusual digits score high precision but low coverage;
 - `class_tv`: the total variation distance between the judge's label histogram of the samples and that of the test
   images (0 when every digit is as common as in the data; a sampler that never draws a 1 pays about 0.11 for it).
 """
@@ -84,22 +87,28 @@ def real_balls(features: np.ndarray, probs: np.ndarray, k: int = K_NEAREST, chun
     return RealBalls(f, radii, hist)
 
 
-def inside_balls(features: np.ndarray, real: RealBalls, chunk: int = 1000) -> np.ndarray:
-    """For each sample's features (n, f): does it fall inside at least one real k-NN ball? (n,) bool."""
+def inside_balls(features: np.ndarray, real: RealBalls, chunk: int = 1000,
+                 reached: np.ndarray | None = None) -> np.ndarray:
+    """For each sample's features (n, f): does it fall inside at least one real k-NN ball? (n,) bool. `reached`
+    (m,) bool, if given, is set True for every real ball that holds at least one sample (for the coverage)."""
     f = np.asarray(features, np.float32)
     inside = np.zeros(len(f), bool)
     for i in range(0, len(f), chunk):
-        inside[i:i + chunk] = (_sq_dists(f[i:i + chunk], real.features) <= real.radii[None, :] ** 2).any(1)
+        hit = _sq_dists(f[i:i + chunk], real.features) <= real.radii[None, :] ** 2
+        inside[i:i + chunk] = hit.any(1)
+        if reached is not None:
+            reached |= hit.any(0)
     return inside
 
 
 def scores(probs: np.ndarray, features: np.ndarray, real: RealBalls, chunk: int = 1000) -> dict:
     """Scores of samples from the judge's class probabilities (n, 10) and features (n, f) of their images."""
     probs = np.asarray(probs)
-    inside = inside_balls(features, real, chunk)
+    reached = np.zeros(len(real.features), bool)
+    inside = inside_balls(features, real, chunk, reached)
     hist = np.bincount(probs.argmax(1), minlength=10) / len(probs)
     return {"n": int(len(probs)), "confident": float((probs.max(1) >= CONFIDENT).mean()),
-            "precision": float(inside.mean()), "holes": float(1 - inside.mean()),
+            "precision": float(inside.mean()), "holes": float(1 - inside.mean()), "coverage": float(reached.mean()),
             "class_tv": float(0.5 * np.abs(hist - real.label_hist).sum()), "label_histogram": hist.round(4).tolist()}
 
 
