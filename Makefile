@@ -66,15 +66,20 @@ train-all: $(RUN_STAMP)
 	$(PY) -m vae.train --model vae --latent-dim 2 --beta 1 $(Z2_ARGS) --out checkpoints/vae-z2
 	$(PY) -m vae.train --model ae --latent-dim 2 $(Z2_ARGS) --out checkpoints/ae-z2
 	$(PY) -m vae.train --model vae --latent-dim 20 --beta 1 $(Z20_ARGS) --out checkpoints/vae-z20
+	$(PY) -m vae.train --model ae --latent-dim 20 $(Z20_ARGS) --threads 1 --out checkpoints/ae-z20  # twin of vae-z20
+	$(PY) -m vae.train --model ae --latent-dim 10 $(Z20_ARGS) --threads 1 --out checkpoints/ae-z10  # twin of vae-z10-beta1
 	for b in 0.1 0.5 2 4; do $(PY) -m vae.train --model vae --latent-dim 2 --beta $$b $(Z2_ARGS) \
 	  --out checkpoints/vae-z2-beta$$b; done
 	for b in 1 4 8; do $(PY) -m vae.train --model vae --latent-dim 10 --beta $$b $(Z20_ARGS) \
 	  --out checkpoints/vae-z10-beta$$b; done
 	$(PY) -m vae.judge --epochs 8 --batch-size 64 --seed 0 --out checkpoints/judge
 	$(PY) -m vae.gaussian  # after the judge: its manifest holds the judge's score of its samples
-	$(MAKE) iwae evaluate
+	$(MAKE) iwae seeds evaluate
 
-evaluate: $(RUN_STAMP)  # every metric for every checkpoint -> checkpoints/RESULTS.md (under 10 minutes)
+seeds: $(RUN_STAMP)  # seeds 1 and 2 of the 2-D and 20-D AE/VAE pairs (into runs/, not shipped) -> checkpoints/SEEDS.json
+	$(PY) -m vae.seeds --threads 1
+
+evaluate: $(RUN_STAMP)  # every metric for every checkpoint -> checkpoints/RESULTS.md, RESULTS.json, README summary
 	$(PY) -m vae.evaluate
 
 iwae: $(RUN_STAMP)  # importance-weighted bounds, recorded in the manifests; then the generated table

@@ -103,13 +103,46 @@ def train_missing(threads: int = 0, wait_s: float = 0.0, log=print) -> list[str]
         folder = run_folder(name, seed)
         if _same_recipe(folder, argv):
             continue
-        log(f"training {name} seed {seed}: python -m vae.train {shlex.join(argv)}", flush=True)
-        t0 = time.perf_counter()
-        if train.main(argv) != 0:
-            raise RuntimeError(f"training {name} seed {seed} failed")
-        log(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+        lock = _claim(folder)
+        if lock is None:  # another `python -m vae.seeds` is training this one: leave it to that process
+            log(f"{name} seed {seed}: being trained by another process, skipped", flush=True)
+            continue
+        try:
+            log(f"training {name} seed {seed}: python -m vae.train {shlex.join(argv)}", flush=True)
+            t0 = time.perf_counter()
+            if train.main(argv) != 0:
+                raise RuntimeError(f"training {name} seed {seed} failed")
+            log(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+        finally:
+            lock.unlink(missing_ok=True)
         done.append(str(folder))
     return done
+
+
+def _claim(folder: Path) -> Path | None:
+    """Create `folder`.lock holding this process id, so that two `python -m vae.seeds` can share the queue; None
+    when a live process holds it (a lock left by a dead one is taken over)."""
+    import os
+
+    lock = folder.with_name(folder.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text() or 0)
+                os.kill(pid, 0)
+                return None
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except PermissionError:
+                return None
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+    return None
 
 
 def spread(values: list[float]) -> dict[str, float]:
