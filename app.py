@@ -78,7 +78,8 @@ navigation = st.navigation([
     st.Page("pages/draw.py", title="Draw a digit", icon="\u270f\ufe0f", url_path="draw"),
     st.Page("pages/disentanglement.py", title="Disentanglement", icon="\U0001f9e9", url_path="disentanglement"),
     st.Page("pages/train.py", title="Train live", icon="\U0001f3cb\ufe0f", url_path="train"),
-    st.Page("pages/import_model.py", title="Import a model", icon="\U0001f4e5", url_path="import"),
+    # url_path = the file's name: a server that has not yet run app.py resolves a first visit by file name
+    st.Page("pages/import_model.py", title="Import a model", icon="\U0001f4e5", url_path="import_model"),
 ])
 projector.toggle()
 classroom.sidebar()  # "Class link": how students join (make classroom)
