@@ -166,8 +166,8 @@ def where_to_look(entry: SessionImport) -> None:
     """Links to the pages that show this model: the planes for a 2-D one, the Disentanglement page otherwise."""
     if entry.latent_dim == 2:
         st.markdown("A 2-D model gets the live planes: the **Explorer** puts it on the right beside the plain AE, "
-                    "and **Draw a digit** encodes your drawing with it (the toggle *Use the models you trained or "
-                    "imported* switches back to the shipped ones).")
+                    "and **Draw a digit** encodes your drawing with it (a toggle on each page switches back to the "
+                    "shipped models).")
         st.page_link("pages/explorer.py", label="Explore it", icon="\U0001f9ed")
         st.page_link("pages/draw.py", label="Draw a digit for it", icon="\u270f\ufe0f")
         return
