@@ -181,7 +181,7 @@ class LiveJob:
         pending.append(terms)
         with self.lock:
             self.batches_done += 1
-            self.current = f"{'AE' if kind == 'ae' else 'VAE'}: epoch {epoch} of {self.request.epochs}, " \
+            self.current = f"{registry.label(kind)}: epoch {epoch} of {self.request.epochs}, " \
                            f"batch {batch} of {n_batches}"
             if len(pending) >= CURVE_EVERY or batch == n_batches:
                 curve = self.curves[kind]
