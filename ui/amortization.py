@@ -130,7 +130,7 @@ def _zoom_figure(fit: dict) -> go.Figure:
     return projector.figure(fig)
 
 
-def fit_panel(ckpt: Checkpoint, index: int, key_prefix: str = "amort") -> dict | None:
+def fit_panel(ckpt: Checkpoint, index: int, key_prefix: str = "amort", compact: bool = False) -> dict | None:
     """The selected digit's amortization gap for one VAE: a button runs the fit (a few seconds), then both q's ELBOs,
     the gap, the curve, both ellipses up close and both decodes. Returns the fit shown, or None."""
     if ckpt.config.kind != "vae":
@@ -150,8 +150,25 @@ def fit_panel(ckpt: Checkpoint, index: int, key_prefix: str = "amort") -> dict |
         st.caption("The encoder guesses q(z|x) for every image with one network. Fit q to this one image by "
                    "gradient steps on its own ELBO, and the difference is the amortization gap.")
         return None
-    show(ckpt, fit)
+    (show_compact if compact else show)(ckpt, fit)
     return fit
+
+
+def show_compact(ckpt: Checkpoint, fit: dict) -> None:
+    """For a narrow column on a projector: the ELBOs and the gap as a small table, both ellipses up close, both
+    decodes side by side."""
+    st.markdown(f"| q(z\\|x) | ELBO (nats) |\n|---|---|\n| encoder's | {fit['encoder_elbo']:.2f} |\n"
+                f"| fitted to this digit | {fit['fitted_elbo']:.2f} |\n| **gap** | **{fit['gap']:.2f}** |")
+    c = st.columns([3, 2])
+    with c[0]:
+        if len(fit["mu"]) == 2:
+            fig = _zoom_figure(fit)
+            fig.update_layout(height=250, title=None, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+            st.plotly_chart(fig, key=f"amort_zoom_small_{ckpt.name}", width="stretch")
+    with c[1]:
+        images = latent.decode(ckpt.model, np.array([fit["mu0"], fit["mu"]], np.float32))
+        st.image(png_bytes(np.concatenate([images[0], np.ones((28, 2)), images[1]], 1), projector.digit_factor(3)),
+                 caption="decoded: encoder's \u03bc | fitted mean", output_format="PNG")
 
 
 def show(ckpt: Checkpoint, fit: dict) -> None:

@@ -257,6 +257,7 @@ def page() -> None:
     _apply_view(step, offer)
     s = STEPS[step - 1]
     _header(step, s)
+    st.session_state[_NUMBER_SLOT] = st.container(key="lesson_number")  # the measured number: under the question
     CONTENT[s.slug](step, s)
     with st.container(key="lesson_footer"):
         _contents(step, offer)
@@ -265,24 +266,31 @@ def page() -> None:
 
 
 def _header(step: int, s: Step) -> None:
+    """One row: back, the step's title, next, reveal (buttons sized to their labels); then what to look at and the
+    question, in one paragraph."""
     with st.container(key="lesson_header"):
-        c = st.columns([1.1, 6, 1.1, 1.1], vertical_alignment="center")
-        c[0].button("\u25c0 Back", key="lesson_prev", on_click=_go, args=(step - 1,), disabled=step == 1,
-                    help="Previous step (PageUp, \u2190 or P)", width="stretch")
-        c[1].markdown(f"#### Step {step} of {N_STEPS} \u00b7 {s.title}")
-        c[2].button("Next \u25b6", key="lesson_next", on_click=_go, args=(step + 1,), disabled=step == N_STEPS,
-                    help="Next step (PageDown, \u2192 or N)", width="stretch")
-        if s.question:
-            c[3].button("Reveal", key="lesson_reveal", on_click=_reveal, args=(step,), disabled=revealed(step),
-                        help="Show the answer (R)", width="stretch", type="primary")
-        st.markdown(s.look)
-        if s.question:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.button("\u25c0 Back", key="lesson_prev", on_click=_go, args=(step - 1,), disabled=step == 1,
+                      help="Previous step (PageUp, \u2190 or P)")
+            st.markdown(f"#### Step {step} of {N_STEPS} \u00b7 {s.title}", width="stretch")
+            st.button("Next \u25b6", key="lesson_next", on_click=_go, args=(step + 1,), disabled=step == N_STEPS,
+                      help="Next step (PageDown, \u2192 or N)")
+            if s.question:
+                st.button("Reveal", key="lesson_reveal", on_click=_reveal, args=(step,), disabled=revealed(step),
+                          help="Show the answer (R)", type="primary")
+        if s.question and revealed(step):  # the answer comes under the question; the description makes room
             st.markdown(f"**Predict:** {s.question}")
+        else:
+            st.markdown(s.look + (f" **Predict:** {s.question}" if s.question else ""))
+
+
+_NUMBER_SLOT = "_lesson_number_slot"  # this run's container for the measured number (a session key: runs are threads)
 
 
 def _number(text: str) -> None:
-    """The measured number that backs the step (or answers its question), in one line."""
-    st.markdown(f"**Measured:** {text}")
+    """The measured number that backs the step (or answers its question): under the question, above the view."""
+    with st.session_state.get(_NUMBER_SLOT) or st.container():
+        st.markdown(f"**Measured:** {text}")
 
 
 def _hidden(what: str = "the answer") -> None:
@@ -519,11 +527,11 @@ def _amortization(step: int, s: Step) -> None:
     with c[0]:
         _planes(["vae-z2"])
     with c[1]:
-        amortization.fit_panel(ckpt, index, key_prefix="lesson_amort")
+        amortization.fit_panel(ckpt, index, key_prefix="lesson_amort", compact=True)
     if revealed(step):
         rows = amortization.shipped_summary()
         if rows:
-            _number("over the first 100 test digits (`python -m vae.amortization`): "
+            _number(f"over the first {rows[0]['images']} test digits: "
                     + "; ".join(f"{r['model']} gap **{r['gap']['mean']:.2f} \u00b1 {r['gap']['std']:.2f}** nats "
                                 f"(median {r['gap']['median']:.2f})" for r in rows)
                     + ": a few nats, small beside the ELBO itself, but paid on every image.")

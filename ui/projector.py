@@ -64,6 +64,7 @@ button[kind] { white-space: nowrap; min-width: max-content; }
 [data-testid="stMetricValue"] > div { overflow: visible !important; text-overflow: clip !important; }
 /* the lesson: a compact header, the step's text one size down */
 .st-key-lesson_header [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
+.st-key-lesson_number [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
 .st-key-lesson_header h4 { font-size: 1.45rem !important; padding: 0 !important; margin: 0 !important; }
 [class*="st-key-lesson_body"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; line-height: 1.35; }
 </style>
