@@ -80,8 +80,16 @@ def _plane_payload(name: str, stamp: float, device_name: str, dtype: str) -> tup
     return payload, mu
 
 
+_READY: dict[tuple, PlanePayload] = {}  # (name, stamp, dtype) -> a built payload; read on every click, where a
+# dict costs far less than the three Streamlit cache lookups behind it
+
+
 def plane_payload(name: str, dtype: str = "float16") -> PlanePayload:
     """The payload for checkpoint `name` (cached on its name and modification time), or the reason there is none."""
+    key = (name, resources.stamp(name), dtype)
+    ready = _READY.get(key)
+    if ready is not None:
+        return ready
     loaded = resources.load_model(name)
     if loaded.error:
         return PlanePayload(None, None, loaded.error)
@@ -93,18 +101,31 @@ def plane_payload(name: str, dtype: str = "float16") -> PlanePayload:
         return PlanePayload(None, None, str(e))
     if not name.startswith(SESSION_PREFIX):  # a session's own models stay inline: no file per student
         publish(payload)
-    return PlanePayload(payload, mu, None)
+    if len(_READY) >= 64:
+        _READY.clear()
+    _READY[key] = PlanePayload(payload, mu, None)
+    return _READY[key]
 
 
 def default_view(codes: np.ndarray | None, min_span: float = 6.5) -> dict:
     """A square view holding 99% of `codes` (n, 2) and always the prior's 3-sigma circle: {"x": [lo, hi], "y": ...}."""
     if codes is None or len(codes) == 0:
         return {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
+    hit = _VIEWS.get(id(codes))  # the same array (a cached payload's codes) on every click: percentiles once
+    if hit is not None and hit[0] is codes and hit[1] == min_span:
+        return {"x": list(hit[2]["x"]), "y": list(hit[2]["y"])}
     lo, hi = np.percentile(np.asarray(codes, np.float64), [0.5, 99.5], axis=0)
     half = max(float((hi - lo).max()), min_span) / 2 * 1.1
     centre = (lo + hi) / 2 if half > 3.6 else np.zeros(2)
-    return {"x": [float(centre[0] - half), float(centre[0] + half)],
+    view = {"x": [float(centre[0] - half), float(centre[0] + half)],
             "y": [float(centre[1] - half), float(centre[1] + half)]}
+    if len(_VIEWS) >= 64:
+        _VIEWS.clear()
+    _VIEWS[id(codes)] = (codes, min_span, view)
+    return {"x": list(view["x"]), "y": list(view["y"])}
+
+
+_VIEWS: dict[int, tuple] = {}  # id(codes) -> (codes, min_span, view); holding codes keeps the id from being reused
 
 
 def _num(v, what: str) -> float:

@@ -5,6 +5,10 @@ Each panel draws widgets, calls `vae.latent` for the numbers, and shows both mod
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -14,7 +18,7 @@ from vae.checkpoint import SESSION_PREFIX, Checkpoint, resolve
 
 from . import export, maps, projector, resources, share
 from . import state as S
-from .images import png_bytes, tile
+from .images import png_bytes, png_data_uri, tile
 
 MODEL_LABEL = {kind: registry.label(kind) for kind in registry.EXPLORABLE_KINDS}  # {"ae": "AE", "vae": "VAE"}
 
@@ -32,9 +36,17 @@ def label(ckpt: Checkpoint) -> str:
     return f"{MODEL_LABEL[ckpt.config.kind]} ({ckpt.name})"
 
 
-@st.cache_resource(show_spinner="Indexing the 60,000 training digits")
+_PINNED_LOCK = threading.RLock()  # guards the pinned panel's caches and the index's one-time build
+_TRAIN_INDEX: list[latent.PixelIndex] = []  # built once per process; a module global, not st.cache_resource: it
+# is read on every click, where a cache lookup cost about as much as the search itself, and no client can clear it
+
+
 def train_index() -> latent.PixelIndex:
-    return latent.PixelIndex(resources.mnist().x_train)
+    if not _TRAIN_INDEX:
+        with _PINNED_LOCK, st.spinner("Indexing the 60,000 training digits"):
+            if not _TRAIN_INDEX:
+                _TRAIN_INDEX.append(latent.PixelIndex(resources.mnist().x_train))
+    return _TRAIN_INDEX[0]
 
 
 def fitted_gaussian(ckpt: Checkpoint) -> latent.Gaussian:
@@ -49,30 +61,84 @@ def digit(image: np.ndarray, caption: str | None = None, factor: int = 6) -> Non
 
 # --- pinned z ---------------------------------------------------------------------------------------------------
 
-def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
-    """For each model: the server-decoded digit at z, its 5 nearest encoded test digits, its nearest training image."""
+class _Pinned(NamedTuple):
+    """What the pinned-z panel shows for one model at one z (computed once per model version and z)."""
+    image: np.ndarray  # (28, 28) the server's decode of z
+    decoded: str  # data: URIs of the three pictures
+    near: str
+    train: str
+    near_caption: str
+    train_caption: str
+
+
+_PINNED_CACHE: OrderedDict[tuple, _Pinned] = OrderedDict()
+PINNED_CACHE_SIZE = 512  # entries of about 8 KB: a rerun with the same z (a toggle, a selection) costs nothing
+
+
+def _codes(name: str, stamp: float) -> np.ndarray:
+    """The test digits' codes under `name`, kept per model version (resources.encoded copies them on every call)."""
+    key = (name, stamp)
+    with _PINNED_LOCK:
+        if key in _CODES:
+            return _CODES[key]
+    mu, _ = resources.encoded(name)
+    with _PINNED_LOCK:
+        _CODES[key] = mu
+        while len(_CODES) > 16:
+            _CODES.popitem(last=False)
+    return mu
+
+
+_CODES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
+    key = (ckpt.name, resources.stamp(ckpt.name), z)
+    with _PINNED_LOCK:
+        hit = _PINNED_CACHE.get(key)
+        if hit is not None:
+            _PINNED_CACHE.move_to_end(key)
+            return hit
     data = resources.mnist()
+    image = latent.decode(ckpt.model, np.array([z]))[0]
+    mu = _codes(ckpt.name, key[1])
+    near = latent.nearest(mu, np.asarray(z, np.float32), k=5)
+    train_idx, train_dist = train_index().query(image, k=1)
+    t = int(train_idx[0])
+    out = _Pinned(
+        image, png_data_uri(image, 5), png_data_uri(tile(data.x_test[near] / 255.0, 5, pad=2), 3),
+        png_data_uri(data.x_train[t] / 255.0, 5),
+        "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near),
+        f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
+    with _PINNED_LOCK:
+        _PINNED_CACHE[key] = out
+        while len(_PINNED_CACHE) > PINNED_CACHE_SIZE:
+            _PINNED_CACHE.popitem(last=False)
+    return out
+
+
+def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
+    """For each model: the server-decoded digit at z, its 5 nearest encoded test digits, its nearest training image.
+
+    Every click runs this for every session, so it is lean: results are kept per (model version, z), and the
+    pictures go inline as data: URIs (no media files, no extra requests).
+    """
+    zt = (float(z[0]), float(z[1]))
     cols = st.columns(len(models), gap="large")
     for col, ckpt in zip(cols, models):
         with col:
             st.markdown(f"**{label(ckpt)}**")  # z itself is in the heading above both columns
-            image = latent.decode(ckpt.model, np.array([z]))[0]
-            mu, _ = resources.encoded(ckpt.name)
-            near = latent.nearest(mu, np.asarray(z, np.float32), k=5)
-            train_idx, train_dist = train_index().query(image, k=1)
+            shown = _pinned(ckpt, zt)
             a, b, c = st.columns([1.2, 2.6, 1.2])
             with a:
-                digit(image, "decoded here (server)", 5)
-                export.download_png("Digit (PNG)", image, export.file_name(
-                    ckpt.name, "decoded", "z1", float(z[0]), "z2", float(z[1]), ext="png"),
+                st.image(shown.decoded, caption="decoded here (server)")
+                export.download_png("Digit (PNG)", shown.image, export.file_name(
+                    ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
                     key=f"export_pinned_{ckpt.name}", factor=export.DIGIT_FACTOR)
             with b:
-                st.image(png_bytes(tile(data.x_test[near] / 255.0, 5, pad=2), 3), output_format="PNG",
-                         caption="5 nearest test codes: " + ", ".join(
-                             f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near))
+                st.image(shown.near, caption=shown.near_caption)
             with c:
-                digit(data.x_train[train_idx[0]] / 255.0, f"nearest training image: a {data.y_train[train_idx[0]]}, "
-                                                          f"RMS distance {train_dist[0]:.3f}", 5)
+                st.image(shown.train, caption=shown.train_caption)
 
 
 def selected_panel(models: list[Checkpoint], index: int) -> None:
