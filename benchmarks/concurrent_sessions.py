@@ -1,6 +1,8 @@
 """Many sessions clicking the explorer's latent planes at once: click -> the server's response is complete.
 
     python -m benchmarks.concurrent_sessions [--sessions 30] [--seconds 30] [--period 1.0] [--url URL]
+    python -m benchmarks.concurrent_sessions --sessions 60   # a lecture: p95 <= 300 ms and no click late
+    python -m benchmarks.concurrent_sessions --sessions 100  # beyond one process: no errors, every click answered
 
 Simulates browsers at the protocol level, the way Streamlit's frontend talks to the server: one websocket per session
 (ws://127.0.0.1:PORT/_stcore/stream, subprotocol "streamlit", binary protobufs). A session first loads the explorer
@@ -27,6 +29,10 @@ What it leaves out: the browser's own work (rendering the deltas, fetching /medi
 the page's other widgets (the browser sends them all with every rerun; the server keeps their values when they are
 left out, so the script does the same work). The client runs on the same machine as the server and takes a little
 CPU from it. Starts its own server (tests.conftest.start_app) unless --url names one on 127.0.0.1.
+
+Server CPU per click: the CPU seconds (user + system, /proc/PID/stat) the server process spent during the click
+phase, over the clicks answered; for a server this benchmark did not start, name its process ids with --pid. KB per
+click: the median size of the messages a click's run sent back.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ import asyncio
 import collections
 import json
 import math
+import os
 import random
 import struct
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -58,6 +66,18 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     s = sorted(values)
     return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds the processes `pids` have used so far (Linux /proc), or None when unreadable."""
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def plane_view(data: bytes) -> dict:
@@ -248,7 +268,8 @@ async def run_session(session: Session, start: float, clicks: int, period: float
             return  # the late answer would be mistaken for the next click's: stop this session
 
 
-async def bench(url: str, n_sessions: int, seconds: float, period: float, timeout: float, seed: int) -> dict:
+async def bench(url: str, n_sessions: int, seconds: float, period: float, timeout: float, seed: int,
+                pids: list[int] = ()) -> dict:
     rng = random.Random(seed)
     # Warm-up: one full load fills the server's caches (models, payloads, encoded test set, panels).
     warm = Session(url, -1, random.Random(seed - 1))
@@ -280,16 +301,20 @@ async def bench(url: str, n_sessions: int, seconds: float, period: float, timeou
     t0 = time.monotonic() + 0.5
     send_until = t0 + seconds + 0.25  # no click is sent after the phase; answers are awaited up to `timeout`
     offsets = [i * period / max(1, len(ready)) for i in range(len(ready))]
+    cpu0, load0 = cpu_seconds(pids) if pids else None, os.getloadavg()
     await asyncio.gather(*(run_session(s, t0 + off, clicks, period, timeout, stats, send_until)
                            for s, off in zip(ready, offsets)))
     elapsed = time.monotonic() - t0
+    cpu1 = cpu_seconds(pids) if pids else None
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     for s in sessions:
         try:
             await s.close()
         except Exception:
             pass
     return {"warm_s": warm_s, "load_s": load_s, "load_errors": load_errors, "ready": len(ready),
-            "clicks_planned": clicks * len(ready), "elapsed": elapsed, "stats": stats}
+            "clicks_planned": clicks * len(ready), "elapsed": elapsed, "stats": stats, "cpu_s": cpu,
+            "load_before": load0, "load_after": os.getloadavg()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,11 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a click may wait for its answer")
     parser.add_argument("--url", default=None, help="a running app on 127.0.0.1 (default: start one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pid", type=int, action="append", default=[],
+                        help="process id of a server given by --url, for its CPU per click (repeat for several)")
     args = parser.parse_args(argv)
 
     proc, url, tail = server(parser, args.url)
+    pids = [proc.pid] if proc is not None else args.pid
     try:
-        r = asyncio.run(bench(url, args.sessions, args.seconds, args.period, args.timeout, args.seed))
+        r = asyncio.run(bench(url, args.sessions, args.seconds, args.period, args.timeout, args.seed, pids))
     finally:
         if proc is not None:
             from tests.conftest import stop_app
@@ -327,17 +355,27 @@ def main(argv: list[str] | None = None) -> int:
               f"p95 {percentile(st.due_ms, 95):.0f} ms, max {max(st.due_ms):.0f} ms")
         print(f"  click -> 'Pinned z' subheader received:      p50 {percentile(st.pinned_ms, 50):.0f} ms, "
               f"p95 {percentile(st.pinned_ms, 95):.0f} ms")
-        print(f"  response size: median {percentile(st.bytes_per_click, 50) / 1024:.1f} KiB per click")
+        print(f"  response size: median {percentile(st.bytes_per_click, 50) / 1000:.1f} KB per click, "
+              f"mean {sum(st.bytes_per_click) / len(st.bytes_per_click) / 1000:.1f} KB")
     print(f"  reruns/s: {st.reruns / r['elapsed']:.1f} ({st.reruns} completed runs in {r['elapsed']:.1f} s"
           + (f"; {st.early} more ended early and restarted by the server" if st.early else "") + ")")
+    if r["cpu_s"] is not None:
+        per_click = 1000 * r["cpu_s"] / max(1, answered)
+        print(f"  server CPU: {r['cpu_s']:.1f} s over the click phase = {r['cpu_s'] / r['elapsed']:.2f} cores; "
+              f"{per_click:.1f} ms per answered click")
+    print("  load average (1, 5, 15 min): before the click phase " + ", ".join(f"{x:.2f}" for x in r["load_before"])
+          + "; after " + ", ".join(f"{x:.2f}" for x in r["load_after"]))
     detail = dict(st.errors + r["load_errors"])
     print(f"  errors: {errors}" + (f" {detail}" if detail else ""))
     ok_lat = answered > 0 and percentile(st.latency_ms, 95) <= TARGET_P95_MS
     ok_err = errors == 0 and answered == r["clicks_planned"] and r["ready"] == args.sessions
+    ok_late = st.late == 0 and st.unsent == 0
     p95 = f"{percentile(st.latency_ms, 95):.0f} ms" if answered else "n/a"
     print(f"{'PASS' if ok_lat else 'FAIL'}  click -> response p95 {p95} (target <= {TARGET_P95_MS:.0f} ms)")
     print(f"{'PASS' if ok_err else 'FAIL'}  errors {errors}, {answered}/{r['clicks_planned']} clicks answered "
           f"(target: no errors, every click answered)")
+    print(f"{'PASS' if ok_late else 'FAIL'}  {st.late} clicks sent late, {st.unsent} not sent (target: none: the server "
+          "keeps up with one click per second per session)")
     if errors and tail:
         print("server output (last lines):", *list(tail)[-15:], sep="\n  ")
     return 0 if ok_lat and ok_err else 1
