@@ -44,8 +44,9 @@ st.subheader("Samples under three samplers")
 c1, c2 = st.columns([4, 1])
 c1.caption(f"{hd.SHOWN} draws per model and sampler, the same \u03b5 for both models. "
            + hd.norm_note(ckpts) + ". Numbers: the judge's share of confident digits, the share of samples whose "
-           "judge features fall near a real test digit (precision, k = 3; 1 \u2212 precision are the holes) and the "
-           "total variation distance of their label histogram from the test set's (0 = balanced).")
+           "judge features fall near a real test digit (precision, k = 3; 1 \u2212 precision are the holes), the "
+           "share of test digits with a sample near them (coverage) and the total variation distance of their label "
+           "histogram from the test set's (0 = balanced).")
 c2.button("New draws", key="hd_new_draws", on_click=lambda: st.session_state.update(
     {hd.SAMPLES_SEED: st.session_state[hd.SAMPLES_SEED] + 1}))
 seed = st.session_state[hd.SAMPLES_SEED]

@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                     timeout=600_000)
                 _settle(page, 2000)
                 _scroll_to(page, "[...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Samples'))"
-                                 ".getBoundingClientRect().top")
+                                 ".getBoundingClientRect().top", 70)
                 _save(page, None, f"higher-dims-samples-{w}.png")
-                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 70)
+                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 110)
                 x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
                 page.mouse.move(x, y)
                 page.wait_for_timeout(600)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                        ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
                                        timeout=180_000)
                 _settle(page, 2000)
-                _scroll_to(page, "window.__latentPlane['plane_ae-z2'].plotRect().top", 70)
+                _scroll_to(page, "window.__latentPlane['plane_ae-z2'].plotRect().top", 110)
                 _save(page, None, f"explorer-whitened-{w}.png")
                 page.close()
             browser.close()

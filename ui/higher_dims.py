@@ -15,7 +15,7 @@ import streamlit as st
 
 from vae import latent, samplers
 from vae import slice as sl
-from vae.checkpoint import Checkpoint
+from vae.checkpoint import CHECKPOINT_DIR, Checkpoint
 from vae.export import UnsupportedDecoder, decoder_payload
 
 from . import latent_plane as lp
@@ -39,7 +39,9 @@ SHOWN = 32  # samples shown per model and sampler
 SCORED = 1000  # draws scored per model and sampler when the back end's figures are missing
 REAL_FOR_BALLS = 2000  # test images whose k-NN balls define "on the data" for the live scores
 MAP_N = 32  # slice map cells a side
-FAR_GAPS = 2.0  # "far from its codes": more than this many times the codes' own nearest-neighbour gap
+# "Far from its codes": more than this many times the codes' own nearest-neighbour gap. Measured on 9 x 9 points of
+# three prior-draw planes: vae-z20's lie at 0.85 to 1.0 gaps (median), ae-z20's at 1.5 to 1.7.
+FAR_GAPS = 1.4
 CODE_SEED = 0  # the draw z ~ q(z|x) that stands for each test digit in a VAE's code cloud
 
 
@@ -172,17 +174,21 @@ SHOWN_MEASURES = (("confident", "judge-confident", True), ("precision", "on the 
                   ("coverage", "test digits reached (coverage)", True), ("class_tv", "class imbalance (TV)", False))
 
 
-def measured(name: str) -> dict | None:
-    """What `python -m vae.evaluate` measured for checkpoint `name` (vae.metrics.summary_for), or None."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def _measured(name: str, stamps: tuple[float, ...]) -> dict | None:
     from vae import metrics
 
-    summary_for = getattr(metrics, "summary_for", None)
-    if summary_for is None:
-        return None
     try:
-        return summary_for(name)
+        return metrics.summary_for(name)
     except (metrics.MetricError, OSError, ValueError, KeyError):
         return None
+
+
+def measured(name: str) -> dict | None:
+    """What `python -m vae.evaluate` measured for checkpoint `name` (vae.metrics.summary_for, re-read when
+    RESULTS.json or SEEDS.json change), or None."""
+    files = [CHECKPOINT_DIR / "RESULTS.json", CHECKPOINT_DIR / "SEEDS.json"]
+    return _measured(name, tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
 
 
 def _fmt(value: float, pct: bool) -> str:
@@ -259,7 +265,7 @@ def _slice_map(name: str, stamp: float, kind: str, z0: tuple, u: tuple, v: tuple
     if kind == "distance":
         s = _spread(name, stamp)
         values = s.whitener.nearest_distance(z, _cloud(name, stamp)) / s.gap
-        vmin, vmax = 0.0, 4.0  # shared by both models: in units of each one's own nearest-code gap
+        vmin, vmax = 0.5, 2.0  # shared by both models: in units of each one's own nearest-code gap
     else:
         from vae.judge import predict
 
@@ -279,7 +285,8 @@ def slice_map(ckpt: Checkpoint, kind: str, plane: sl.Plane) -> dict | None:
 
 MAP_CAPTIONS = {
     "distance": "Map: distance from the plane to the nearest code, in units of that model's own gap between "
-                "neighbouring codes: 0 (dark) to 4 (bright), the same scale on both planes.",
+                "neighbouring codes (1 = as far as a typical code from its nearest neighbour): 0.5 (dark) to 2 "
+                "(bright), the same scale on both planes.",
     "judge": "Map: the judge's confidence in the decoded digit, 0.1 (dark) to 1 (bright), the same scale on both.",
 }
 
@@ -293,10 +300,12 @@ def slice_plane(ckpt: Checkpoint, plane: sl.Plane, map_kind: str) -> None:
     s = spread(ckpt)
     heatmap = slice_map(ckpt, map_kind, plane)
     projection = {"z0": plane.z0, "u": plane.u, "v": plane.v,
-                  "whiten": {"mean": s.whitener.mean, "matrix": s.whitener.matrix, "gap": s.gap}}
+                  "whiten": {"mean": s.whitener.mean, "matrix": s.whitener.matrix, "gap": s.gap,
+                             "far": FAR_GAPS * s.gap}}
     lp.latent_plane(key=f"slice_{ckpt.config.kind}", payload=payload, title=label(ckpt), view=view_of(plane),
                     circles=(), heatmap=heatmap, link_group="slice", projection=projection, axis_labels=("a", "b"),
-                    projector=projector.is_on(), digit_px=260 if projector.is_on() else 224)
+                    projector=projector.is_on(), digit_px=200 if projector.is_on() else 150, height=330,
+                    dots=(1.2, 0.35))
     z = plane.points(0.0, 0.0)
     centre = float(s.whitener.nearest_distance(z, cloud(ckpt))[0])
     text = (f"Dots: the test digits' codes{' (one draw from q(z|x) each)' if ckpt.config.kind == 'vae' else ''}, "

@@ -413,7 +413,8 @@ class Plane {
     this.setView(opts.view);
     this.setProjection(opts.projection || null, payloadChanged, opts.whiten || null);
     const baseText = JSON.stringify([this.view, opts.circles, opts.extra_ellipses, opts.overlay_points, opts.heatmap,
-                                     this.payloadId, !!opts.projector, opts.projection || null, opts.axis_labels]);
+                                     this.payloadId, !!opts.projector, opts.projection || null, opts.axis_labels,
+                                     opts.dot_px, opts.dot_alpha]);
     const sized = this.layout(); // redraws everything if the size changed
     if (!sized && (payloadChanged || baseText !== this.baseText)) this.drawBase();
     this.baseText = baseText;
@@ -855,8 +856,8 @@ class Plane {
     // the test digits, one path per digit class
     const pts = this.planePts || this.points, labels = this.labels, n = labels.length, px = this.px, py = this.py;
     for (let i = 0; i < n; i++) { px[i] = this.zx2px(pts[2 * i]); py[i] = this.zy2px(pts[2 * i + 1]); }
-    const r = (S >= 400 ? 1.9 : 1.6) * (k > 1 ? 1.5 : 1); // dot radius, px
-    ctx.globalAlpha = 0.8;
+    const r = (this.opts.dot_px || (S >= 400 ? 1.9 : 1.6)) * (k > 1 ? 1.5 : 1); // dot radius, px
+    ctx.globalAlpha = this.opts.dot_alpha || 0.8; // a slice's projected codes: lighter, the map shows through
     for (let d = 0; d < 10; d++) {
       ctx.fillStyle = PALETTE[d];
       ctx.beginPath();
@@ -1024,7 +1025,8 @@ class Plane {
 
   drawText(shown) {
     const z = shown.z;
-    this.zEl.textContent = `${this.proj ? "(a, b)" : "z"} = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
+    const zName = this.opts.coord_label || (this.proj ? "(a, b)" : "z"); // the plane's coordinates
+    this.zEl.textContent = `${zName} = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
     const what = { pointer: "under the pointer", keys: "moved with the keys", pinned: "pinned",
                    centre: "centre of the view", linked: `same z as ${this.linkedFrom || "the linked plane"}` };
     this.sourceEl.textContent = what[shown.source];

@@ -203,7 +203,8 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                   overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                   height: int = 440, digit_px: int = 224, heatmap: dict | None = None,
                   projector: bool = False, projection: dict | None = None,
-                  axis_labels: Sequence[str] | None = None, whiten: dict | None = None) -> bytes:
+                  axis_labels: Sequence[str] | None = None, whiten: dict | None = None,
+                  dots: tuple[float, float] | None = None) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -222,10 +223,14 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                "projector": bool(projector)}
     if projection is not None:
         options["projection"] = _projection(projection)
+    if dots is not None:  # (radius px, opacity) of the test digits' dots
+        options["dot_px"], options["dot_alpha"] = _num(dots[0], "dot radius"), _num(dots[1], "dot opacity")
     if whiten is not None:
         options["whiten"] = _whiten(whiten, len(np.asarray(whiten["mean"]).ravel()))
-    if axis_labels is not None:
+    if axis_labels is not None:  # the axes' titles and, third, the name of the coordinates under the digit
         options["axis_labels"] = [str(axis_labels[0]), str(axis_labels[1])]
+        if len(axis_labels) > 2:
+            options["coord_label"] = str(axis_labels[2])
     json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
     return pack({"kind": "plane_options", "options": options})
 
@@ -282,7 +287,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                  overlay_points=None, pinned_z: Sequence[float] | None = None, link_group: str | None = None,
                  height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
                  heatmap: dict | None = None, projector: bool = False, projection: dict | None = None,
-                 axis_labels: Sequence[str] | None = None, whiten: dict | None = None) -> dict:
+                 axis_labels: Sequence[str] | None = None, whiten: dict | None = None,
+                 dots: tuple[float, float] | None = None) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -298,9 +304,11 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     projection: a slice through a larger latent space, {"z0", "u", "v", optional "whiten"} (see _projection): the
     plane's coordinates are then (a, b) of z = z0 + a u + b v, the payload's points are the d-dimensional codes, drawn
     where they project, and the side shows the distance to the nearest code in the codes' own standard deviations.
-    axis_labels: the two axis titles (default z1, z2).
+    axis_labels: the two axis titles (default z1, z2), and optionally the name of the coordinates shown under the
+    digit (default "z", or "(a, b)" with a projection).
     whiten: {"mean", "matrix", "gap", "far"} without a projection: the side reads the distance to the nearest code
-    in the codes' own standard deviations (and warns beyond "far").
+    in the codes' own standard deviations (and warns beyond "far"). dots: (radius in px, opacity) of the test
+    digits' dots, e.g. small and light on a slice, where thousands project and the map must show through.
 
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
@@ -310,7 +318,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
                             link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
                             projector=projector, projection=projection, axis_labels=axis_labels,
-                            whiten=whiten)
+                            whiten=whiten, dots=dots)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A published payload (a shipped
     # checkpoint's) goes as a reference to its static file, which the browser fetches and caches; others go inline.

@@ -135,7 +135,7 @@ def plane_for(ckpt: Checkpoint, labels: np.ndarray, map_kind: str = "none", seco
     if whitened():
         view = lp.default_view(s.whitener(maps.cloud(ckpt.name)))
         projection = {"z0": s.whitener.mean, "u": s.chol[:, 0], "v": s.chol[:, 1], "whiten": whiten}
-        circles, axes, whiten = (), ("w\u2081 (code SDs)", "w\u2082 (code SDs)"), None
+        circles, axes, whiten = (), ("w\u2081 (code SDs)", "w\u2082 (code SDs)", "w"), None
         if pinned is not None:
             pinned = [float(c[0]) for c in _to_plane(ckpt.name, [pinned[0]], [pinned[1]])]
     else:
