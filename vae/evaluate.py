@@ -225,9 +225,14 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
     lines += ["", "## Provenance", "",
               f"Evaluation took {seconds:.0f} s here (`python -m vae.evaluate "
               f"--draws {args.draws} --pairs {args.pairs} --steps {args.steps} --iwae-k {args.iwae_k} "
-              f"--iwae-n {args.iwae_n}`, {torch.get_num_threads()} CPU threads"
+              f"--iwae-n {args.iwae_n}{' --reuse' if getattr(args, 'reuse', False) else ''}`, "
+              f"{torch.get_num_threads()} CPU threads"
               + (f", load average {' '.join(f'{v:.1f}' for v in load_average)} at the end" if load_average else "")
-              + ").", "",
+              + ")."
+              + (f" {sum(1 for r in results if r.get('reused'))} checkpoints were reused from RESULTS.json (measured "
+                 "earlier with the same weights and settings); measuring every checkpoint took "
+                 f"{sum(r['seconds'] for r in results):.0f} s in all." if any(r.get("reused") for r in results)
+                 else ""), "",
               "| checkpoint | weights sha256 |", "|---|---|",
               f"| `judge` | `{judge_manifest['weights_sha256']}` |"]
     lines += [f"| `{r['name']}` | `{r['weights_sha256']}` |" for r in results]
@@ -248,6 +253,14 @@ def _reading(results: list[dict], seeds_json: dict | None) -> list[str]:
               "min–max over the training seeds. Two models are called apart on a measure only when their ranges "
               "do not overlap.", ""]
     return lines + report.story(summary, by)
+
+
+def _reusable(settings: dict) -> dict[str, dict]:
+    """RESULTS.json's per-model figures when they were measured with `settings`, else {}."""
+    if not RESULTS_JSON.exists():
+        return {}
+    earlier = json.loads(RESULTS_JSON.read_text())
+    return earlier.get("models", {}) if earlier.get("settings") == settings else {}
 
 
 def story_summary(results: list[dict], seeds_json: dict | None) -> tuple[dict, list[str]]:
@@ -311,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iwae-n", type=int, default=2000)
     p.add_argument("--out", default=str(RESULTS))
     p.add_argument("--only", default="", help="comma-separated checkpoint names (default: all)")
+    p.add_argument("--reuse", action="store_true", help="keep RESULTS.json's figures of checkpoints whose weights and "
+                   "the settings are unchanged (measure only new or retrained ones)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -324,8 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in (args.only.split(",") if args.only else available()) if n and n != JUDGE]
         kinds = {n: _kind(read_manifest(n)) for n in names}
         names.sort(key=lambda n: kinds[n] != gaussian.GAUSSIAN_KIND)  # the baseline first, the rest in name order
+        settings = {"draws": args.draws, "pairs": args.pairs, "steps": args.steps, "iwae_k": args.iwae_k,
+                    "iwae_n": args.iwae_n, "prdc_n": PRDC_N, "jacobian_points": JACOBIAN_POINTS}
+        earlier = _reusable(settings) if args.reuse else {}
         results = []
         for name in names:
+            if read_manifest(name).get("weights_sha256") == earlier.get(name, {}).get("weights_sha256"):
+                results.append({**earlier[name], "reused": True})
+                print(f"{name}: reused from {RESULTS_JSON.name} (same weights and settings)", flush=True)
+                continue
             if kinds[name] == gaussian.GAUSSIAN_KIND:
                 r = evaluate_gaussian(name, judge_ckpt.model, mnist, real, args.draws)
             else:
@@ -345,8 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds_json = seeds.load()
     Path(args.out).write_text(render(results, judge_ckpt.manifest, args, seconds, seeds_json, load))
     if not args.only:  # a partial run must not replace the app's figures or the README's summary
-        Path(args.out).with_suffix(".json").write_text(json.dumps({"seconds": round(seconds, 1), "load_average": [round(v, 2) for v in load],
-                                            "models": {r["name"]: r for r in results}}, indent=1) + "\n")
+        Path(args.out).with_suffix(".json").write_text(json.dumps(
+            {"settings": settings, "seconds": round(seconds, 1), "load_average": [round(v, 2) for v in load],
+             "models": {r["name"]: {k: v for k, v in r.items() if k != "reused"} for r in results}}, indent=1) + "\n")
         if Path(args.out).resolve() == RESULTS.resolve() and not update_readme(readme_block(results, seeds_json)):
             print(f"note: README.md has no summary markers; its summary was not regenerated", file=sys.stderr)
     print(f"wrote {args.out} in {seconds:.0f} s (load average {' '.join(f'{v:.1f}' for v in load)})")

@@ -164,10 +164,15 @@ def measure_seeds(draws: int = 10000, pairs: int = 1000, steps: int = 10, log=pr
     from .evaluate import JUDGE, fair_measures
     from .metrics import real_set
 
+    from .evaluate import JACOBIAN_POINTS, RESULTS_JSON
+    from .metrics import PRDC_N
+
     judge = load_checkpoint(JUDGE).model
     mnist = data_mod.load_mnist()
-    real = real_set(judge, mnist.x_test)
-    out = {"settings": {"draws": draws, "pairs": pairs, "steps": steps, "seeds": list(SEEDS),
+    real = None  # the judge's view of the test set, computed only if something must be measured
+    fair = {"draws": draws, "pairs": pairs, "steps": steps, "prdc_n": PRDC_N, "jacobian_points": JACOBIAN_POINTS}
+    earlier = _earlier_measures(fair, RESULTS_JSON)
+    out = {"settings": {**fair, "seeds": list(SEEDS),
                         "threads": torch.get_num_threads(),
                         "command": f"python -m vae.seeds (draws {draws}, pairs {pairs}, steps {steps})"},
            "pairs": {}}
@@ -181,14 +186,39 @@ def measure_seeds(draws: int = 10000, pairs: int = 1000, steps: int = 10, log=pr
                     entry["missing"].append(seed)
                     continue
                 t0 = time.perf_counter()
+                sha = read_manifest(folder)["weights_sha256"]
+                if earlier.get(sha):
+                    entry["seeds"][str(seed)] = {"folder": str(folder.relative_to(ROOT)), "weights_sha256": sha,
+                                                 **earlier[sha]}
+                    log(f"{name} seed {seed}: reused (same weights, same settings)", flush=True)
+                    continue
                 ckpt = load_checkpoint(folder)
                 cfg = ckpt.config
+                real = real if real is not None else real_set(judge, mnist.x_test)
                 entry["seeds"][str(seed)] = {
-                    "folder": str(folder.relative_to(ROOT)), "weights_sha256": ckpt.manifest["weights_sha256"],
+                    "folder": str(folder.relative_to(ROOT)), "weights_sha256": sha,
                     **fair_measures(ckpt.model, cfg.kind, cfg.latent_dim, judge, mnist, real, draws, pairs, steps)}
                 log(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
             out["pairs"][label][name] = entry
     return out
+
+
+def _earlier_measures(fair: dict, results_json: Path) -> dict[str, dict]:
+    """{weights sha256: {"sampling", "continuity"}} already measured with the settings `fair`, from SEEDS.json and
+    RESULTS.json (the same computation, so a model is never measured twice)."""
+    found = {}
+    for path, models in ((SEEDS_JSON, lambda d: [m for pair in d["pairs"].values() for e in pair.values()
+                                                 for m in e["seeds"].values()]),
+                         (results_json, lambda d: list(d["models"].values()))):
+        if not Path(path).exists():
+            continue
+        d = json.loads(Path(path).read_text())
+        if {k: d.get("settings", {}).get(k) for k in fair} != fair:
+            continue
+        for m in models(d):
+            if "sampling" in m and "continuity" in m:
+                found[m["weights_sha256"]] = {"sampling": m["sampling"], "continuity": m["continuity"]}
+    return found
 
 
 def flatten(measures: dict) -> dict[str, float]:
