@@ -129,16 +129,12 @@ def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
         with col:
             st.markdown(f"**{label(ckpt)}**")  # z itself is in the heading above both columns
             shown = _pinned(ckpt, zt)
-            a, b, c = st.columns([1.2, 2.6, 1.2])
-            with a:
-                st.image(shown.decoded, caption="decoded here (server)")
-                export.download_png("Digit (PNG)", shown.image, export.file_name(
-                    ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
-                    key=f"export_pinned_{ckpt.name}", factor=export.DIGIT_FACTOR)
-            with b:
-                st.image(shown.near, caption=shown.near_caption)
-            with c:
-                st.image(shown.train, caption=shown.train_caption)
+            # one element holding the three pictures side by side: each element and layout block is a message
+            st.image([shown.decoded, shown.near, shown.train],
+                     caption=["decoded here (server)", shown.near_caption, shown.train_caption])
+            export.download_png("Digit (PNG)", shown.image, export.file_name(
+                ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
+                key=f"export_pinned_{ckpt.name}", factor=export.DIGIT_FACTOR)
 
 
 def selected_panel(models: list[Checkpoint], index: int) -> None:
