@@ -35,8 +35,8 @@ def intro() -> None:
         )
 
 
-st.title("Explorer")
-if not projector.is_on():
+if not projector.is_on():  # presentation: the sidebar and the tab name the page; the planes get the room
+    st.title("Explorer")
     intro()
 
 data = resources.mnist()
@@ -81,12 +81,13 @@ sides = [(models[0], False), (models[0], True)] if right == left else [(m, False
 
 # presentation (projector mode): one row of controls, the map as a drop-down, so the planes fit the screen
 top = st.columns([1, 1, 1, 2.1] if projector.is_on() else [2, 3])
-top[0].toggle("Same z in both models", key=S.LINKED,
+top[0].toggle("Same z" if projector.is_on() else "Same z in both models", key=S.LINKED,
               help="Hovering one plane decodes the same z through the other model too")
 (top[2].selectbox if projector.is_on() else top[0].radio)(
     "Map under the digits", list(maps.MAPS), key=S.MAP_KIND, format_func=maps.MAPS.get,
     help="Computed on the server over a 48 x 48 grid of z for each plane; dark = low, bright = high")
-top[1 if projector.is_on() else 0].toggle("Both planes in whitened units", key=WHITENED,
+top[1 if projector.is_on() else 0].toggle("Whitened units" if projector.is_on() else "Both planes in whitened units",
+                                          key=WHITENED,
               help="Each plane in standard deviations of its own codes, so both share one scale")
 if st.session_state[S.MAP_KIND] in maps.NEEDS_JUDGE and maps.judge_error():
     st.info(f"No such map: {maps.judge_error()}.")

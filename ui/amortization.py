@@ -157,13 +157,13 @@ def fit_panel(ckpt: Checkpoint, index: int, key_prefix: str = "amort", compact: 
 def show_compact(ckpt: Checkpoint, fit: dict) -> None:
     """For a narrow column on a projector: the ELBOs and the gap as a small table, both ellipses up close, both
     decodes side by side."""
-    st.markdown(f"| q(z\\|x) | ELBO (nats) |\n|---|---|\n| encoder's | {fit['encoder_elbo']:.2f} |\n"
-                f"| fitted to this digit | {fit['fitted_elbo']:.2f} |\n| **gap** | **{fit['gap']:.2f}** |")
+    st.markdown(f"ELBO: encoder's q **{fit['encoder_elbo']:.2f}**, fitted q **{fit['fitted_elbo']:.2f}** nats; "
+                f"gap **{fit['gap']:.2f}** nats")
     c = st.columns([3, 2])
     with c[0]:
         if len(fit["mu"]) == 2:
             fig = _zoom_figure(fit)
-            fig.update_layout(height=250, title=None, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+            fig.update_layout(height=230, title=None, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
             st.plotly_chart(fig, key=f"amort_zoom_small_{ckpt.name}", width="stretch")
     with c[1]:
         images = latent.decode(ckpt.model, np.array([fit["mu0"], fit["mu"]], np.float32))

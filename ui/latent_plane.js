@@ -322,6 +322,8 @@ class Plane {
     this.resizer = new ResizeObserver(() => this.layout());
     // presentation: what lies above a plane settles late (images, spinners); check the fit to the window each second
     this.fitTimer = setInterval(() => { if (this.opts && this.opts.projector) this.layout(); }, 1000);
+    // presentation: what lies above a plane settles late (images, spinners); check the fit to the window each second
+    this.fitTimer = setInterval(() => { if (this.opts && this.opts.projector) this.layout(); }, 1000);
     this.resizer.observe(this.root);
     this.cleanup = () => this.destroy();
   }
@@ -333,6 +335,7 @@ class Plane {
     over.removeEventListener("click", this.onClick);
     this.planeEl.removeEventListener("keydown", this.onKey);
     this.linkBox.removeEventListener("change", this.onLinkBox);
+    clearInterval(this.fitTimer);
     clearInterval(this.fitTimer);
     window.removeEventListener(LINK_EVENT, this.onLink);
     this.resizer.disconnect();
@@ -506,6 +509,7 @@ class Plane {
       get view() { return self.view; },
       get zoomed() { return !!self.zoomView; },
       get minLabelPx() { return Math.round(13 * self.fontScale()); }, // the smallest text drawn in the plane
+      get minLabelPx() { return Math.round(13 * self.fontScale()); }, // the smallest text drawn in the plane
       get pinned() { return self.pinned; },
       get shown() { return self.shown; },
       get payloadId() { return self.payloadId; },
@@ -643,7 +647,7 @@ class Plane {
       if (fit > 0) want = Math.min(want, Math.max(300, fit));
     }
     const sideW = (this.opts.digit_px || 224) + 2;
-    const room = width - sideW - 20;
+    const room = width - sideW - (this.opts.projector ? 10 : 20); // the gap in latent_plane.css, and rounding
     const size = Math.round(Math.max(260, Math.min(want, room >= 260 ? room : width)));
     const digitPx = this.opts.digit_px || 224;
     const dpr = window.devicePixelRatio || 1;

@@ -144,9 +144,9 @@ def plane_for(ckpt: Checkpoint, labels: np.ndarray, map_kind: str = "none", seco
     lp.latent_plane(key=key, payload=payload.payload, title=title, view=view, extra_ellipses=ellipses,
                     overlay_points=points, pinned_z=pinned, heatmap=heatmap, circles=circles,
                     link_group=LINK_GROUP if st.session_state[S.LINKED] else None, projector=projector.is_on(),
-                    digit_px=240 if projector.is_on() else 224, height=680 if projector.is_on() else 440,
+                    digit_px=232 if projector.is_on() else 224, height=680 if projector.is_on() else 440,
                     projection=projection, axis_labels=axes,
-                    whiten=whiten)
+                    whiten=whiten, dots=(1.3, 0.3) if map_kind == "codes" else None)
     if heatmap is not None:
         st.caption(f"{maps.MAPS[map_kind].capitalize()}: {maps.summary(map_kind, heatmap)}")
 

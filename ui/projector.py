@@ -51,8 +51,8 @@ input { font-size: 1.25rem !important; color: #000000 !important; }
 /* presentation layout: a short header and the page right under it, narrow side margins, tight columns, so two
    planes, their digits and the controls fit one 1280x720 screen */
 [data-testid="stHeader"] { height: 48px !important; min-height: 48px !important; }
-[data-testid="stMainBlockContainer"] { padding: 56px 1.5rem 2rem 1.5rem !important; max-width: none !important; }
-[data-testid="stMainBlockContainer"] [data-testid="stHorizontalBlock"] { column-gap: 1rem !important; }
+[data-testid="stMainBlockContainer"] { padding: 56px 0.5rem 2rem 0.5rem !important; max-width: none !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stHorizontalBlock"] { column-gap: 0.5rem !important; }
 h1 { font-size: 1.7rem !important; margin: 0 !important; padding: 0 0 0.2rem 0 !important; }
 label[data-baseweb="checkbox"] p { font-size: 1.05rem !important; line-height: 1.25; }
 button p, [data-testid="stImageCaption"], [data-testid="stCaptionContainer"] p, [data-testid="stMetricLabel"] p {
