@@ -122,3 +122,54 @@ def test_codes_are_drawn_where_they_project(page, models):
     got = np.array(hook(page, "slice_ae", "Array.from(h.planePoints ? h.planePoints.slice(0, 40) : [])"))
     want = plane.project(codes[:20].astype(np.float16).astype(np.float64)).ravel()
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def whitened_page(browser):
+    env = {"SLICE_WHITENED_2D": "ae-z2"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        proc, url = start_app("tests/apps/slice_app.py")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_function("() => { const h = window.__latentPlane; return h && h['white_ae-z2'] &&"
+                               " h['white_ae-z2'].lastDecode; }", timeout=180_000)
+        yield page
+    finally:
+        page.close()
+        stop_app(proc)
+
+
+def test_a_2d_plane_in_whitened_units_decodes_mean_plus_L_w(whitened_page):
+    """The explorer's whitened view: (a, b) = w goes through z = m + L w (u, v the columns of L, not orthogonal);
+    the codes are drawn at W (c - m); the readout's distance is vae.slice's."""
+    page, k = whitened_page, "white_ae-z2"
+    net = ckpt_mod.load_checkpoint(ckpt_mod.CHECKPOINT_DIR / "ae-z2").model
+    codes = encode_images(net, load_mnist().x_test).mu
+    w = sl.Whitener.fit(codes)
+    L = np.linalg.inv(w.matrix)
+    got = np.array(hook(page, k, "Array.from(h.planePoints.slice(0, 40))")).reshape(-1, 2)
+    np.testing.assert_allclose(got, w(codes[:20]), atol=2e-3)
+    rect = hook(page, k, "h.plotRect()")
+    view = hook(page, k, "h.view")
+    for fx, fy in [(0.5, 0.5), (0.3, 0.7)]:
+        page.mouse.move(rect["left"] + fx * rect["width"], rect["top"] + fy * rect["height"])
+        ab = (view["x"][0] + fx * (view["x"][1] - view["x"][0]), view["y"][1] - fy * (view["y"][1] - view["y"][0]))
+        page.wait_for_function(
+            "([k, a, b, tol]) => { const d = window.__latentPlane[k].lastDecode;"
+            " return d && Math.abs(d.z[0] - a) < tol && Math.abs(d.z[1] - b) < tol; }",
+            arg=[k, ab[0], ab[1], 0.05], timeout=10_000)
+        shown = hook(page, k, "({z: h.lastDecode.z, pixels: Array.from(h.lastDecode.pixels), near: h.nearestCode})")
+        z = (w.mean + L @ np.asarray(shown["z"])).astype(np.float32)[None]
+        with torch.inference_mode():
+            want = torch.sigmoid(net.decode(torch.from_numpy(z))).reshape(-1).numpy()
+        assert np.abs(np.array(shown["pixels"], np.float32) - want).max() <= 2e-3
+        assert shown["near"]["distance"] == pytest.approx(w.nearest_distance(z, codes)[0], rel=0.01, abs=2e-3)

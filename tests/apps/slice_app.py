@@ -1,7 +1,8 @@
 """Test harness for the live slice (tests/test_slice_browser.py): the two 20-D slices of the higher-dimensions page.
 
 Checkpoints ae-z20 and vae-z20 come from $LATENT_EXPLORER_CHECKPOINTS when set, else checkpoints/. $SLICE_KIND picks
-the plane ("prior", "code", "codes"), $SLICE_SEED its seed, $SLICE_DIGIT the test digit. Run it by hand with
+the plane ("prior", "code", "codes"), $SLICE_SEED its seed, $SLICE_DIGIT the test digit; $SLICE_WHITENED_2D=ae-z2
+mounts that 2-D model's plane in whitened units instead (the explorer's toggle). Run it by hand with
 `streamlit run tests/apps/slice_app.py`.
 """
 
@@ -16,6 +17,18 @@ from ui import runtime
 
 st.set_page_config(page_title="Slice harness", layout="wide")
 runtime.configure()
+if os.environ.get("SLICE_WHITENED_2D"):  # a 2-D model drawn in whitened units, as on the explorer
+    from ui import latent_plane as lp
+    from ui import maps
+
+    name = os.environ["SLICE_WHITENED_2D"]
+    built = lp.plane_payload(name)
+    s = maps.spread(name)
+    lp.latent_plane(key=f"white_{name}", payload=built.payload, title=name, circles=(),
+                    view=lp.default_view(s.whitener(maps.cloud(name))), projection=maps.whitened_projection(name),
+                    axis_labels=("w1", "w2", "w"))
+    st.text("whitened plane mounted")
+    st.stop()
 ckpts, errors = hd.models()
 for e in errors:
     st.error(e)
