@@ -286,7 +286,7 @@ def start(replicas: int = 4, host: str = "127.0.0.1", port: int = 8501, replica_
         cfg = run_dir / "haproxy.cfg"
         cfg.write_text(render_config(servers, f"{host}:{port}",
                                      global_extra=f"    stats socket {run_dir / 'haproxy.sock'} mode 600 level admin"))
-        check = subprocess.run([haproxy, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
+        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
         if check.returncode != 0:
             raise HallError(f"haproxy rejected {cfg}: {(check.stderr or check.stdout).strip()[:600]}")
         proc = _spawn("haproxy", [haproxy, "-f", str(cfg), "-db"], run_dir, marker=str(cfg))
