@@ -1,4 +1,4 @@
-"""Samplers and sample scores in feature space (vae/samplers.py), on synthetic features with known answers."""
+"""Samplers and the per-sample k-NN ball test (vae/samplers.py), on synthetic features with known answers."""
 
 import numpy as np
 import pytest
@@ -20,22 +20,23 @@ def test_real_balls_radius_is_the_distance_to_the_kth_other_point():
     np.testing.assert_allclose(balls.label_hist[:5], 0.2)
 
 
-def test_scores_of_real_points_and_of_far_points():
+def test_inside_balls_of_real_points_far_points_and_a_crowd():
     real = _real()
-    on = samplers.scores(np.eye(10)[np.arange(200) % 10], real.features, real)
-    assert on["precision"] == 1.0 and on["holes"] == 0.0 and on["coverage"] == 1.0 and on["class_tv"] == 0.0
-    far = samplers.scores(np.tile(np.eye(10)[1], (50, 1)), real.features[:50] + 100.0, real)
-    assert far["precision"] == 0.0 and far["coverage"] == 0.0
-    assert far["class_tv"] == pytest.approx(0.9)  # all 1s against a balanced histogram
-    assert far["confident"] == 1.0
-
-
-def test_crowded_samples_have_precision_but_little_coverage():
-    real = _real()
+    reached = np.zeros(len(real.features), bool)
+    assert samplers.inside_balls(real.features, real, reached=reached).all()  # each real point is in its own ball
+    assert reached.all()
+    assert not samplers.inside_balls(real.features[:50] + 100.0, real).any()  # far off: all in holes
+    reached = np.zeros(len(real.features), bool)
     crowd = np.repeat(real.features[:1], 100, axis=0)  # every sample on one real point
-    s = samplers.scores(np.eye(10)[np.zeros(100, int)], crowd, real)
-    assert s["precision"] == 1.0
-    assert s["coverage"] < 0.1
+    assert samplers.inside_balls(crowd, real, reached=reached).all()
+    assert reached.mean() < 0.1, "precision without coverage: the crowd reaches few real balls"
+
+
+def test_the_ball_boundary_is_strict_as_in_the_prdc_package():
+    f = np.array([[0.0], [1.0], [3.0], [6.0], [10.0]], np.float32)
+    balls = samplers.real_balls(f, np.eye(10)[[0, 1, 2, 3, 4]], k=2)  # radii 3, 2, 3, 4, 7
+    assert samplers.inside_balls(np.array([[-2.99], [17.0], [16.99]], np.float32), balls).tolist() == [True, False,
+                                                                                                      True]
 
 
 @pytest.mark.parametrize("kind", list(samplers.SAMPLERS))

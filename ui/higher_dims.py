@@ -37,7 +37,6 @@ DEFAULTS = {SAMPLES_SEED: 0, SLICE_SEED: 0, SLICE_KIND: "prior", SLICE_DIGIT: 3,
             SLICE_MAP: "distance"}
 SHOWN = 32  # samples shown per model and sampler
 SCORED = 1000  # draws scored per model and sampler when the back end's figures are missing
-REAL_FOR_BALLS = 2000  # test images whose k-NN balls define "on the data" for the live scores
 MAP_N = 32  # slice map cells a side
 # "Far from its codes": more than this many times the codes' own nearest-neighbour gap. Measured on 9 x 9 points of
 # three prior-draw planes: vae-z20's lie at 0.85 to 1.0 gaps (median), ae-z20's at 1.5 to 1.7.
@@ -151,22 +150,21 @@ def sample_mosaic(ckpt: Checkpoint, kind: str, seed: int, n: int = SHOWN, per_ro
 
 
 @st.cache_resource(show_spinner="Placing the test digits in the judge's feature space", max_entries=2)
-def _real_balls(stamp: float) -> samplers.RealBalls:
-    from vae.judge import features, predict
+def _real_set(stamp: float):
+    from vae.metrics import real_set
 
     judge = resources.load_model(JUDGE_NAME).checkpoint.model
-    x = resources.mnist().x_test[:REAL_FOR_BALLS] / 255.0
-    return samplers.real_balls(features(judge, x), predict(judge, x))
+    return real_set(judge, resources.mnist().x_test, prdc_n=SCORED)  # as many real images as draws (Naeem et al.)
 
 
 @st.cache_data(show_spinner="Scoring samples with the judge", max_entries=32)
 def _live_scores(name: str, stamp: float, kind: str) -> dict:
-    from vae.judge import features, predict
+    from vae.metrics import sampler_scores
 
     ckpt = resources.load_model(name).checkpoint
     judge = resources.load_model(JUDGE_NAME).checkpoint.model
-    images = latent.decode(ckpt.model, draws(ckpt, kind, SCORED, seed=12345))
-    return samplers.scores(predict(judge, images), features(judge, images), _real_balls(resources.stamp(JUDGE_NAME)))
+    z = draws(ckpt, kind, SCORED, seed=12345)
+    return {"n": SCORED, **sampler_scores(ckpt.model, judge, z, _real_set(resources.stamp(JUDGE_NAME)))}
 
 
 BACKEND_SAMPLER = {"prior": "N(0, I)", "gaussian": "fitted Gaussian", "gmm": "GMM-10"}  # vae.metrics.summary_for

@@ -1,18 +1,12 @@
-"""Drawing codes for a decoder to turn into samples, and scoring the samples in the judge's feature space.
+"""Drawing codes for a decoder to turn into samples, and telling, sample by sample, whether a decoded image lies near
+the real ones in the judge's feature space.
 
 Three samplers, for any model: the prior N(0, I); a Gaussian fitted to the model's test codes; a mixture of Gaussians
-fitted to them (Ghosh et al. 2020 turn a deterministic autoencoder into a generative model this way). The scores
-need no latent distance, so they compare an AE and a VAE fairly whatever scale each gave its codes:
-
-- `confident`: the share of samples the judge classifies with probability >= 0.9;
-- `precision`: the share of samples whose judge features fall inside the k-nearest-neighbour ball of at least one
-  real test image (Kynkaanniemi et al. 2019, "Improved precision and recall", k = 3); 1 - precision is the share in
-  *holes*: decoded images no real digit is near;
-- `coverage`: the share of real images whose k-NN ball holds at least one sample (Naeem et al. 2020, "Reliable
-  fidelity and diversity metrics"): how much of the data the samples reach; faint strokes that all crowd into a few
-  wide balls of unusual digits score high precision but low coverage;
-- `class_tv`: the total variation distance between the judge's label histogram of the samples and that of the test
-  images (0 when every digit is as common as in the data; a sampler that never draws a 1 pays about 0.11 for it).
+fitted to them (Ghosh et al. 2020 turn a deterministic autoencoder into a generative model this way). The scores of a
+whole set of samples (precision, coverage, class balance, ...) are vae.metrics' (`sampler_scores`); here is the
+per-sample test behind precision, for maps: is a sample inside the k-nearest-neighbour ball (k = 3) of at least one
+real test image (Kynkaanniemi et al. 2019)? Outside every ball, it sits in a *hole*. Neither needs a latent distance,
+so an AE and a VAE compare fairly whatever scale each gave its codes.
 """
 
 from __future__ import annotations
@@ -94,22 +88,11 @@ def inside_balls(features: np.ndarray, real: RealBalls, chunk: int = 1000,
     f = np.asarray(features, np.float32)
     inside = np.zeros(len(f), bool)
     for i in range(0, len(f), chunk):
-        hit = _sq_dists(f[i:i + chunk], real.features) <= real.radii[None, :] ** 2
+        hit = _sq_dists(f[i:i + chunk], real.features) < real.radii[None, :] ** 2  # strict, as the prdc package
         inside[i:i + chunk] = hit.any(1)
         if reached is not None:
             reached |= hit.any(0)
     return inside
 
 
-def scores(probs: np.ndarray, features: np.ndarray, real: RealBalls, chunk: int = 1000) -> dict:
-    """Scores of samples from the judge's class probabilities (n, 10) and features (n, f) of their images."""
-    probs = np.asarray(probs)
-    reached = np.zeros(len(real.features), bool)
-    inside = inside_balls(features, real, chunk, reached)
-    hist = np.bincount(probs.argmax(1), minlength=10) / len(probs)
-    return {"n": int(len(probs)), "confident": float((probs.max(1) >= CONFIDENT).mean()),
-            "precision": float(inside.mean()), "holes": float(1 - inside.mean()), "coverage": float(reached.mean()),
-            "class_tv": float(0.5 * np.abs(hist - real.label_hist).sum()), "label_histogram": hist.round(4).tolist()}
-
-
-__all__ = ["SAMPLERS", "draw", "fit_gmm", "real_balls", "inside_balls", "scores", "RealBalls", "SamplerError"]
+__all__ = ["SAMPLERS", "draw", "fit_gmm", "real_balls", "inside_balls", "RealBalls", "SamplerError"]
