@@ -56,14 +56,16 @@ class Server:
     port: int
 
 
-def render_config(servers: list[Server], bind: str, global_extra: str = "") -> str:
+def render_config(servers: list[Server], bind: str, global_extra: str = "", server_extra: str = "",
+                  extra_sections: str = "") -> str:
     """haproxy.cfg from deploy/haproxy.cfg.in: `bind` is HAProxy's "host:port", one `server` line per replica
-    (health-checked, with its own cookie value)."""
+    (health-checked, with its own cookie value, then `server_extra`)."""
     if not servers:
         raise HallError("a hall needs at least one replica")
-    lines = [f"    server {s.name} {s.host}:{s.port} check cookie {s.name}" for s in servers]
-    return Template(TEMPLATE.read_text()).substitute(bind=bind, servers="\n".join(lines),
-                                                     global_extra=global_extra)
+    lines = [f"    server {s.name} {s.host}:{s.port} check cookie {s.name}{' ' + server_extra if server_extra else ''}"
+             for s in servers]
+    return Template(TEMPLATE.read_text()).substitute(bind=bind, servers="\n".join(lines), global_extra=global_extra,
+                                                     extra_sections=extra_sections)
 
 
 def local_servers(n: int, first_port: int) -> list[Server]:
@@ -108,7 +110,10 @@ def compose_file(n: int = COMPOSE_REPLICAS) -> str:
 
 
 def compose_config(n: int = COMPOSE_REPLICAS) -> str:
-    return render_config(compose_servers(n), f"*:{APP_PORT}")
+    """HAProxy's config under compose: the services' names resolved by Docker's DNS, again after a restart."""
+    docker_dns = "resolvers docker\n    nameserver dns 127.0.0.11:53\n    hold valid 10s\n"
+    return render_config(compose_servers(n), f"*:{APP_PORT}", server_extra="resolvers docker init-addr last,libc,none",
+                         extra_sections="\n" + docker_dns)
 
 
 # ---------------------------------------------------------------------------------------------------------------
