@@ -1,0 +1,33 @@
+"""PixelIndex is exact however few candidates or principal directions it starts from (projected distances are lower
+bounds, and the candidate set grows until no image left out can be closer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vae.latent import PixelIndex
+
+
+@pytest.mark.parametrize("components, candidates", [(2, 1), (8, 4), (48, 64)])
+def test_pixel_index_equals_brute_force(components, candidates):
+    rng = np.random.default_rng(components)
+    # clusters of near-copies: many images look alike in a few principal directions, so the first candidates by
+    # projected distance are often not the nearest
+    centres = rng.integers(0, 256, (20, 28, 28))
+    imgs = np.clip(centres[rng.integers(0, 20, 600)] + rng.normal(0, 40, (600, 28, 28)), 0, 255).astype(np.uint8)
+    index = PixelIndex(imgs, components=components, candidates=candidates)
+    x = imgs.reshape(len(imgs), -1).astype(np.float64) / 255
+    for q in rng.random((25, 28, 28)) * 0.5 + x[rng.integers(0, 600, 25)].reshape(25, 28, 28) * 0.5:
+        d2 = ((x - q.reshape(-1)) ** 2).sum(1)
+        want = np.argsort(d2)[:3]
+        got, dist = index.query(q, k=3)
+        assert got.tolist() == want.tolist()
+        assert dist == pytest.approx(np.sqrt(d2[want] / 784), abs=1e-4)
+
+
+def test_pixel_index_k_larger_than_the_candidates_and_the_set():
+    imgs = np.random.default_rng(1).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    index = PixelIndex(imgs, components=3, candidates=2)
+    got, dist = index.query(imgs[2] / 255.0, k=10)
+    assert got[0] == 2 and dist[0] == pytest.approx(0, abs=1e-3) and sorted(got.tolist()) == [0, 1, 2, 3, 4]
