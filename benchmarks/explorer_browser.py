@@ -50,7 +50,7 @@ TARGET_DECODE_MEDIAN_MS = 2.0
 TARGET_DRAW_MS = FRAME_MS  # drawn within one frame at 60 Hz
 TARGET_NEXT_FRAME_SHARE = 0.95  # share of moves that must be drawn by the first frame that begins after them
 TARGET_CLICK_P95_MS = 250.0
-TARGET_LOAD_S = 4.0
+TARGET_LOAD_S = 1.5
 SETTLE_MS = 3000  # after the warm-up load, before (a) and (b)
 
 # Installed in every page before Streamlit's own scripts (context.add_init_script): timestamps in the page's clock,
@@ -59,7 +59,8 @@ PAGE_PROBE = r"""
 (() => {
   if (window.__bench) return;
   const KEYS = %KEYS%;
-  const B = (window.__bench = { drawn: {}, hovered: {}, moves: [], pending: [], click: null, notFound: null });
+  const B = (window.__bench = { drawn: {}, hovered: {}, mounted: {}, moves: [], pending: [], click: null,
+                                 notFound: null, wsOpen: null, wsFirst: null });
   const nearly = (a, b) => Math.abs(a - b) <= 0.0006;
   function check(records) {
     const now = performance.now();
@@ -130,7 +131,10 @@ PAGE_PROBE = r"""
     if (observedRoots < Object.keys(window.__latentPlane).length && retries++ < 500) setTimeout(attachPlanes, 10);
   }
   window.__latentPlane = new Proxy({}, {
-    set(target, key, value) { target[key] = value; attachPlanes(); return true; },
+    set(target, key, value) {
+      if (B.mounted[key] === undefined) B.mounted[key] = performance.now(); // the plane's module ran: its hook
+      target[key] = value; attachPlanes(); return true;
+    },
   });
   const rootKeys = new WeakMap();
   function planeKey(root) {
@@ -177,7 +181,9 @@ PAGE_PROBE = r"""
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
       super(...args);
+      this.addEventListener("open", () => { if (B.wsOpen === null) B.wsOpen = performance.now(); });
       this.addEventListener("message", (e) => {
+        if (B.wsFirst === null) B.wsFirst = performance.now();
         const c = B.click;
         if (!c || c.sent === undefined || c.msg !== undefined || !(e.data instanceof ArrayBuffer)) return;
         if (e.data.byteLength < 16384 && latin1.decode(e.data).includes("Pinned z = (")) c.msg = performance.now();
@@ -325,6 +331,36 @@ def click_figures(p: Page, clicks: int, seed: int) -> dict:
     return {"ms": latencies, "misses": misses, "distinct": len({tuple(s) for s in shown}), "parts": parts}
 
 
+# (d) broken down: when each step of a cold load ended, ms from navigation start (page clock), and what it transferred.
+LOAD_PHASES = {
+    "html": "page HTML received",
+    "app_js": "Streamlit's own scripts loaded (DOMContentLoaded)",
+    "ws_open": "websocket open",
+    "ws_first": "first message from the server",
+    "plane_js": "planes' JavaScript fetched (file-backed component)",
+    "mounted": "both planes' modules ran (test hooks exist)",
+    "payload": "both decoders fetched (static files)",
+    "drawn": "both planes drew a digit",
+    "hovered": "both answered a hover",
+}
+PHASES_JS = r"""
+() => {
+  const B = window.__bench, keys = %KEYS%;
+  const nav = performance.getEntriesByType("navigation")[0] || {};
+  const res = performance.getEntriesByType("resource");
+  const last = (f) => { const r = res.filter(f); return r.length ? Math.max(...r.map((e) => e.responseEnd)) : null; };
+  const sum = (f) => res.filter(f).reduce((a, e) => a + (e.transferSize || 0), 0);
+  const all = (o) => keys.every((k) => o[k] !== undefined) ? Math.max(...keys.map((k) => o[k])) : null;
+  const isPlaneJs = (e) => e.name.includes("/bidi-components/") && e.name.includes("latent_plane");
+  const isPayload = (e) => e.name.endsWith(".lex");
+  return { html: nav.responseEnd || null, app_js: nav.domContentLoadedEventEnd || null, ws_open: B.wsOpen,
+           ws_first: B.wsFirst, plane_js: last(isPlaneJs), mounted: all(B.mounted), payload: last(isPayload),
+           drawn: all(B.drawn), hovered: all(B.hovered),
+           bytes: { payload: sum(isPayload), plane_js: sum(isPlaneJs), all: sum(() => true) + (nav.transferSize || 0) } };
+}
+"""
+
+
 def cold_load(browser, url: str, probe: str, timeout_s: float = 30.0) -> dict:
     """(d): a fresh context; navigation start -> both planes drawn, then -> each has answered a hover."""
     context = browser.new_context(viewport=VIEWPORT)
@@ -353,9 +389,12 @@ def cold_load(browser, url: str, probe: str, timeout_s: float = 30.0) -> dict:
         if any(b["hovered"].get(k) is None for k in PLANE_KEYS):
             return {"error": f"not interactive within {timeout_s:.0f} s (drawn {b['drawn']}, hovered {b['hovered']}, "
                              f"last state {state})"}
+        phases = page.evaluate(PHASES_JS)
         return {"drawn": max(b["drawn"][k] for k in PLANE_KEYS) / 1000,
                 "interactive": max(b["hovered"][k] for k in PLANE_KEYS) / 1000,
-                "not_found": b["notFound"]}
+                "not_found": b["notFound"],
+                "phases": {name: phases[name] / 1000 for name in LOAD_PHASES if phases.get(name) is not None},
+                "bytes": phases["bytes"]}
     finally:
         context.close()
 
@@ -367,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loads", type=int, default=5, help="fresh-context cold loads for (d)")
     parser.add_argument("--url", default=None, help="a running app on 127.0.0.1 (default: start one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only-load", action="store_true", help="measure (d) alone")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -378,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     proc, url, tail = server(parser, args.url)
     probe = PAGE_PROBE.replace("%KEYS%", str(list(PLANE_KEYS)).replace("'", '"'))
+    global PHASES_JS
+    PHASES_JS = PHASES_JS.replace("%KEYS%", str(list(PLANE_KEYS)).replace("'", '"'))
     results = {}
     try:
         with sync_playwright() as pw:  # launch() gives the browser a fresh temporary profile
@@ -392,9 +434,10 @@ def main(argv: list[str] | None = None) -> int:
             warm_s = time.monotonic() - t
             # Settle before hovering: for a second or two after its run the page is still busy (one move waited
             # about 0.9 s there); (a) and (b) measure steady hovering, (d) measures the load.
-            page.page.wait_for_timeout(SETTLE_MS)
-            results["hover"] = hover_figures(page, args.moves)
-            results["click"] = click_figures(page, args.clicks, args.seed)
+            if not args.only_load:
+                page.page.wait_for_timeout(SETTLE_MS)
+                results["hover"] = hover_figures(page, args.moves)
+                results["click"] = click_figures(page, args.clicks, args.seed)
             context.close()
             results["loads"] = []
             for _ in range(args.loads):
@@ -410,54 +453,55 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     print(f"explorer in headless Chromium {version} on {url}/{PAGE} (viewport {VIEWPORT['width']}x"
           f"{VIEWPORT['height']}; server warmed by one load of {warm_s:.1f} s)")
-    h = results["hover"]
-    fm = h["frame_ms"]
-    print(f"(a) decode time, both models per animation frame ('same z' link on: {h['linked']}), {len(fm)} frames "
-          f"from {h['issued']} pointer moves ({h['decodes']} decodes per plane, {h['unpaired']} unpaired):")
-    if fm:
-        med = statistics.median(fm)
-        print(f"    median {med:.2f} ms, p95 {percentile(fm, 95):.2f} ms, max {max(fm):.2f} ms")
-        good = med <= TARGET_DECODE_MEDIAN_MS and all(h["linked"])
-    else:
-        med, good = float("nan"), False
-    ok &= good
-    print(f"{verdict(good)}  (a) decode median {med:.2f} ms per frame (target <= {TARGET_DECODE_MEDIAN_MS:g} ms)")
-    mv = h["move_ms"]
-    if mv:
-        med = statistics.median(mv)
-        share = sum(v <= FRAME_MS for v in mv) / len(mv)
-        next_frame = sum(k == 0 for k in h["skipped"]) / len(mv)
-        gap = statistics.median(h["frame_gaps"]) if h["frame_gaps"] else float("nan")
-        print(f"(b) pointer move -> both planes drawn, {len(mv)} moves (issued at {h['move_hz']:.0f} Hz; frames every "
-              f"{gap:.1f} ms, median): median {med:.1f} ms, p95 {percentile(mv, 95):.1f} ms, max {max(mv):.1f} ms")
-        print(f"    {100 * share:.1f}% drawn within one 60 Hz frame ({FRAME_MS:.1f} ms); {100 * next_frame:.1f}% drawn "
-              "in the next animation frame (no frame began between the move and the frame that drew it)")
-        if h["hook_ms"]:
-            print(f"    cross-check, the planes' own frameLatencyMs (first event of a frame -> drawn): median "
-                  f"{statistics.median(h['hook_ms']):.1f} ms, p95 {percentile(h['hook_ms'], 95):.1f} ms")
-        good = med <= TARGET_DRAW_MS and next_frame >= TARGET_NEXT_FRAME_SHARE
-    else:
-        med, next_frame, good = float("nan"), 0.0, False
-    ok &= good
-    print(f"{verdict(good)}  (b) move -> drawn median {med:.1f} ms (target <= {FRAME_MS:.1f} ms) and "
-          f"{100 * next_frame:.1f}% drawn in the next frame (target >= {100 * TARGET_NEXT_FRAME_SHARE:.0f}%)")
-    c = results["click"]
-    if c["ms"]:
-        p95 = percentile(c["ms"], 95)
-        print(f"(c) click -> 'Pinned z' subheader shows the clicked z, {len(c['ms'])} clicks ({c['distinct']} distinct "
-              f"z, both planes), {c['misses']} not shown within 30 s: median {statistics.median(c['ms']):.0f} ms, "
-              f"p95 {p95:.0f} ms, max {max(c['ms']):.0f} ms")
-        if c["parts"]:
-            med = [statistics.median(x[i] for x in c["parts"]) for i in range(3)]
-            print(f"    medians of its parts ({len(c['parts'])} clicks): click -> rerun request sent {med[0]:.0f} ms; "
-                  f"-> the message with the new subheader handed to the page {med[1]:.0f} ms (the server's run, and "
-                  f"the page's work on the deltas before it); -> shown {med[2]:.0f} ms")
-        good = p95 <= TARGET_CLICK_P95_MS and c["misses"] == 0 and len(c["ms"]) >= 20
-    else:
-        p95, good = float("nan"), False
-    ok &= good
-    print(f"{verdict(good)}  (c) click -> pinned z p95 {p95:.0f} ms (target <= {TARGET_CLICK_P95_MS:.0f} ms, "
-          f">= 20 clicks, none missed)")
+    if not args.only_load:  # (a) to (c)
+        h = results["hover"]
+        fm = h["frame_ms"]
+        print(f"(a) decode time, both models per animation frame ('same z' link on: {h['linked']}), {len(fm)} frames "
+              f"from {h['issued']} pointer moves ({h['decodes']} decodes per plane, {h['unpaired']} unpaired):")
+        if fm:
+            med = statistics.median(fm)
+            print(f"    median {med:.2f} ms, p95 {percentile(fm, 95):.2f} ms, max {max(fm):.2f} ms")
+            good = med <= TARGET_DECODE_MEDIAN_MS and all(h["linked"])
+        else:
+            med, good = float("nan"), False
+        ok &= good
+        print(f"{verdict(good)}  (a) decode median {med:.2f} ms per frame (target <= {TARGET_DECODE_MEDIAN_MS:g} ms)")
+        mv = h["move_ms"]
+        if mv:
+            med = statistics.median(mv)
+            share = sum(v <= FRAME_MS for v in mv) / len(mv)
+            next_frame = sum(k == 0 for k in h["skipped"]) / len(mv)
+            gap = statistics.median(h["frame_gaps"]) if h["frame_gaps"] else float("nan")
+            print(f"(b) pointer move -> both planes drawn, {len(mv)} moves (issued at {h['move_hz']:.0f} Hz; frames every "
+                  f"{gap:.1f} ms, median): median {med:.1f} ms, p95 {percentile(mv, 95):.1f} ms, max {max(mv):.1f} ms")
+            print(f"    {100 * share:.1f}% drawn within one 60 Hz frame ({FRAME_MS:.1f} ms); {100 * next_frame:.1f}% drawn "
+                  "in the next animation frame (no frame began between the move and the frame that drew it)")
+            if h["hook_ms"]:
+                print(f"    cross-check, the planes' own frameLatencyMs (first event of a frame -> drawn): median "
+                      f"{statistics.median(h['hook_ms']):.1f} ms, p95 {percentile(h['hook_ms'], 95):.1f} ms")
+            good = med <= TARGET_DRAW_MS and next_frame >= TARGET_NEXT_FRAME_SHARE
+        else:
+            med, next_frame, good = float("nan"), 0.0, False
+        ok &= good
+        print(f"{verdict(good)}  (b) move -> drawn median {med:.1f} ms (target <= {FRAME_MS:.1f} ms) and "
+              f"{100 * next_frame:.1f}% drawn in the next frame (target >= {100 * TARGET_NEXT_FRAME_SHARE:.0f}%)")
+        c = results["click"]
+        if c["ms"]:
+            p95 = percentile(c["ms"], 95)
+            print(f"(c) click -> 'Pinned z' subheader shows the clicked z, {len(c['ms'])} clicks ({c['distinct']} distinct "
+                  f"z, both planes), {c['misses']} not shown within 30 s: median {statistics.median(c['ms']):.0f} ms, "
+                  f"p95 {p95:.0f} ms, max {max(c['ms']):.0f} ms")
+            if c["parts"]:
+                med = [statistics.median(x[i] for x in c["parts"]) for i in range(3)]
+                print(f"    medians of its parts ({len(c['parts'])} clicks): click -> rerun request sent {med[0]:.0f} ms; "
+                      f"-> the message with the new subheader handed to the page {med[1]:.0f} ms (the server's run, and "
+                      f"the page's work on the deltas before it); -> shown {med[2]:.0f} ms")
+            good = p95 <= TARGET_CLICK_P95_MS and c["misses"] == 0 and len(c["ms"]) >= 20
+        else:
+            p95, good = float("nan"), False
+        ok &= good
+        print(f"{verdict(good)}  (c) click -> pinned z p95 {p95:.0f} ms (target <= {TARGET_CLICK_P95_MS:.0f} ms, "
+              f">= 20 clicks, none missed)")
     loads = results["loads"]
     done = [r for r in loads if "error" not in r]
     failed = [r["error"] for r in loads if "error" in r]
@@ -468,6 +512,12 @@ def main(argv: list[str] | None = None) -> int:
               f"median {statistics.median(r['drawn'] for r in done):.2f} s; -> both answered a hover: median "
               f"{inter:.2f} s (each: {each} s)"
               + (f"; failed: {failed}" if failed else ""))
+        print("    phases, median over the loads (s from navigation start; HTTP bytes of the last load: "
+              + ", ".join(f"{k} {v / 1e3:.0f} KB" for k, v in done[-1]["bytes"].items()) + "):")
+        for name, what in LOAD_PHASES.items():
+            got = [r["phases"][name] for r in done if name in r["phases"]]
+            if got:
+                print(f"      {statistics.median(got):5.2f}  {what}")
         if any(r["not_found"] is not None for r in done):
             print("    note: a 'Page not found' text appeared during "
                   f"{sum(r['not_found'] is not None for r in done)} of the loads")
