@@ -1,0 +1,32 @@
+"""Pure parts of the explorer's maps and notes (ui/maps.py): highest-density depth, the path notes."""
+
+import numpy as np
+
+from ui import maps
+
+
+def test_hdr_depth_is_one_at_the_core_and_zero_outside_the_codes():
+    rng = np.random.default_rng(0)
+    cloud = rng.standard_normal((3000, 2))
+    grid = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [8.0, 8.0]])
+    depth = maps._hdr_depth(cloud, grid)
+    assert depth[0] > 0.95 and depth[-1] == 0.0
+    assert depth[0] > depth[1] > depth[2] > depth[3]
+    # For a standard normal, the density contour through radius r encloses 1 - exp(-r^2 / 2) of the mass, so the share
+    # of codes in less dense places is exp(-r^2 / 2): 0.61 at r = 1, 0.14 at r = 2 (kernel smoothing widens it a bit).
+    assert abs(depth[1] - np.exp(-0.5)) < 0.08 and abs(depth[2] - np.exp(-2)) < 0.06
+
+
+def test_runs_and_crossing_note():
+    assert maps._runs(np.array([0, 0, 6, 6, 2, 1, 1])) == [0, 6, 2, 1]
+    assert maps.crossing_note({"AE (ae-z2)": 0, "VAE (vae-z2)": 0}) is None
+    note = maps.crossing_note({"AE (ae-z2)": 1, "VAE (vae-z2)": 4})
+    assert "AE (ae-z2): 1 other digit," in note and "VAE (vae-z2): 4 other digits" in note
+    assert note.startswith("**Why does a straight path pass through other digits?**")
+
+
+def test_every_map_has_an_explanation_and_the_share_links_know_it():
+    from ui import share
+
+    assert tuple(maps.MAPS) == share.MAP_KINDS
+    assert set(maps.CAPTIONS) == set(maps.MAPS) - {"none"}
