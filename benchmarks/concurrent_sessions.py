@@ -29,6 +29,9 @@ What it leaves out: the browser's own work (rendering the deltas, fetching /medi
 the page's other widgets (the browser sends them all with every rerun; the server keeps their values when they are
 left out, so the script does the same work). The client runs on the same machine as the server and takes a little
 CPU from it. Starts its own server (tests.conftest.start_app) unless --url names one on 127.0.0.1.
+With --url on `make hall` (HAProxy), each session first GETs the page and sends its cookies with the websocket,
+as a browser does; the page's and the websocket's X-Replica headers must agree (else a load error), so each
+session's clicks are answered by one replica; the sessions per replica are printed.
 
 Server CPU per click: the CPU seconds (user + system, /proc/PID/stat) the server process spent during the click
 phase, over the clicks answered; for a server this benchmark did not start, name its process ids with --pid. KB per
@@ -47,6 +50,7 @@ import random
 import struct
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -132,10 +136,24 @@ class Session:
         self.page_hash = ""
         self.states: dict[str, str] = {}  # widget id -> json_value the "browser" holds
         self.seq = 0
+        self.replica: str | None = None  # behind `make hall`: the replica that served the page (X-Replica)
+
+    def _get_page(self, timeout: float) -> tuple[str | None, str]:
+        """GET the page as a browser does first: (its X-Replica header, the cookies to send back)."""
+        with urllib.request.urlopen(f"{self.origin}/{PAGE_NAME}", timeout=timeout) as r:
+            cookies = [c.split(";", 1)[0] for c in r.headers.get_all("Set-Cookie") or []]
+            return r.headers.get("X-Replica"), "; ".join(cookies)
 
     async def open(self, timeout: float) -> RunResult:
+        # Behind a load balancer the page's cookies (HAProxy's affinity cookie) go with the websocket, and its
+        # handshake says which replica took it: a session whose socket lands elsewhere than its page is an error.
+        self.replica, cookies = await asyncio.to_thread(self._get_page, timeout)
         self.ws = await connect(self.ws_url, subprotocols=["streamlit"], origin=self.origin, max_size=None,
-                                open_timeout=timeout)
+                                open_timeout=timeout, additional_headers={"Cookie": cookies} if cookies else None)
+        ws_replica = self.ws.response.headers.get("X-Replica")
+        if ws_replica != self.replica:
+            await self.ws.close()
+            raise RuntimeError(f"page on {self.replica}, websocket on {ws_replica}")
         first = await self.rerun(ClientStateArgs(page_name=PAGE_NAME), timeout)
         self.planes, self.page_hash = first.planes, first.page_hash or ""
         self.fragments = first.fragments
@@ -271,14 +289,20 @@ async def run_session(session: Session, start: float, clicks: int, period: float
 async def bench(url: str, n_sessions: int, seconds: float, period: float, timeout: float, seed: int,
                 pids: list[int] = ()) -> dict:
     rng = random.Random(seed)
-    # Warm-up: one full load fills the server's caches (models, payloads, encoded test set, panels).
-    warm = Session(url, -1, random.Random(seed - 1))
+    # Warm-up: one full load fills the server's caches (models, payloads, encoded test set, panels); behind
+    # `make hall` one per replica (new sessions go round the replicas: load until one comes round again).
     t = time.monotonic()
-    first = await warm.open(timeout=120)
+    warmed: list[str | None] = []
+    while len(warmed) < 64:
+        warm = Session(url, -1, random.Random(seed - 1))
+        first = await warm.open(timeout=120)
+        await warm.close()
+        if first.errors or not first.finished:
+            raise RuntimeError(f"the warm-up load failed: {first.errors}")
+        if warm.replica is None or warm.replica in warmed:
+            break
+        warmed.append(warm.replica)
     warm_s = time.monotonic() - t
-    await warm.close()
-    if first.errors or not first.finished:
-        raise RuntimeError(f"the warm-up load failed: {first.errors}")
 
     sessions = [Session(url, i, random.Random(rng.random())) for i in range(n_sessions)]
     load_errors: collections.Counter = collections.Counter()
@@ -291,6 +315,8 @@ async def bench(url: str, n_sessions: int, seconds: float, period: float, timeou
             res = await s.open(timeout=60)
             for err in res.errors:
                 load_errors[err.split(":")[0]] += 1
+        except RuntimeError as e:  # the websocket went to another replica than the page
+            load_errors["page and websocket on different replicas"] += 1
         except Exception as e:
             load_errors[type(e).__name__] += 1
     load_s = time.monotonic() - t
@@ -314,6 +340,7 @@ async def bench(url: str, n_sessions: int, seconds: float, period: float, timeou
             pass
     return {"warm_s": warm_s, "load_s": load_s, "load_errors": load_errors, "ready": len(ready),
             "clicks_planned": clicks * len(ready), "elapsed": elapsed, "stats": stats, "cpu_s": cpu,
+            "replicas": collections.Counter(s.replica for s in ready if s.replica), "warmed": warmed,
             "load_before": load0, "load_after": os.getloadavg()}
 
 
@@ -359,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
               f"mean {sum(st.bytes_per_click) / len(st.bytes_per_click) / 1000:.1f} KB")
     print(f"  reruns/s: {st.reruns / r['elapsed']:.1f} ({st.reruns} completed runs in {r['elapsed']:.1f} s"
           + (f"; {st.early} more ended early and restarted by the server" if st.early else "") + ")")
+    if r["replicas"]:  # behind `make hall`: each session's page, websocket and so every click on one replica
+        print(f"  replicas (X-Replica): {len(r['warmed'])} warmed; sessions per replica "
+              + ", ".join(f"{k} {v}" for k, v in sorted(r["replicas"].items()))
+              + f"; every session's page and websocket (all its clicks) on one replica: "
+              f"{sum(r['replicas'].values())} of {args.sessions}")
     if r["cpu_s"] is not None:
         per_click = 1000 * r["cpu_s"] / max(1, answered)
         print(f"  server CPU: {r['cpu_s']:.1f} s over the click phase = {r['cpu_s'] / r['elapsed']:.2f} cores; "
