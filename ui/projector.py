@@ -62,6 +62,9 @@ button[kind] { white-space: nowrap; min-width: max-content; }
   overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { font-size: 2rem !important; }
 [data-testid="stMetricValue"] > div { overflow: visible !important; text-overflow: clip !important; }
+/* a long formula shrinks to the column (and scrolls rather than being cut if it still does not fit) */
+.katex-display { overflow-x: auto !important; overflow-y: hidden; }
+.katex-display > .katex { font-size: 1.0em !important; }
 /* the lesson: a compact header, the step's text one size down */
 .st-key-lesson_header [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
 .st-key-lesson_number [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
