@@ -66,6 +66,9 @@ def test_the_flags_say_what_each_family_has():
     assert registry.has_posterior(vae) and not registry.has_posterior(ae)
     assert vae.encode(torch.rand(2, 1, 28, 28)).logvar is not None, "has_posterior: a VAE's q(z|x) has a variance"
     assert ae.encode(torch.rand(2, 1, 28, 28)).logvar is None
+    assert registry.has_prior(vae) and not registry.has_prior(ae)
+    assert registry.posterior("vae") and not registry.posterior("ae") and not registry.posterior("flow")
+    assert not registry.posterior(None) and not registry.posterior("gaussian")
     assert [registry.label(k) for k in registry.EXPLORABLE_KINDS] == ["AE", "VAE"]
     assert not registry.family("judge").browser_decodable and registry.family("vae").browser_decodable
 

@@ -92,6 +92,19 @@ def has_posterior(model: torch.nn.Module) -> bool:
     return family(getattr(config, "kind", None)).has_posterior
 
 
+def has_prior(model: torch.nn.Module) -> bool:
+    """Whether a built model's family has a prior p(z) to sample from (a plain AE does not: pages fit a Gaussian to
+    its codes instead)."""
+    config = getattr(model, "config", None)
+    return family(getattr(config, "kind", None)).has_prior
+
+
+def posterior(kind) -> bool:
+    """Whether models of `kind` (a manifest's or a results row's "kind") have q(z|x); False for unknown kinds."""
+    found = FAMILIES.get(kind) if isinstance(kind, str) else None
+    return bool(found and found.has_posterior)
+
+
 # --- datasets ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
