@@ -8,6 +8,7 @@ import streamlit as st
 from ui import classroom, projector, resources, runtime
 from ui import state as S
 from ui.plots import latent_scatter
+from vae import registry
 
 AE_NAME, VAE_NAME = "ae-z2", "vae-z2"
 
@@ -51,7 +52,7 @@ def home() -> None:
             cols = st.columns(3)
             cols[0].metric("reconstruction (BCE)", f"{metrics['recon']:.1f} nats",
                            help="-log p(x|z) summed over 784 pixels, mean over the 10k test digits")
-            if "kl" in metrics and loaded.checkpoint.config.kind == "vae":
+            if "kl" in metrics and registry.has_posterior(loaded.checkpoint.model):
                 cols[1].metric("KL(q(z|x) \u2016 p(z))", f"{metrics['kl']:.2f} nats")
                 cols[2].metric("\u2212ELBO", f"{metrics['neg_elbo']:.1f} nats",
                                help="reconstruction + KL: an upper bound on -log p(x)")

@@ -8,6 +8,7 @@ import streamlit as st
 from ui import amortization, importer, maps, panels, projector, resources, runtime, share
 from ui import state as S
 from ui.planes import WHITENED, WHITENED_NOTE, far_outside, map_explanation, new_click, plane_for, whitened
+from vae import registry
 from vae.latent import check_z
 
 AE_NAME = "ae-z2"
@@ -149,7 +150,7 @@ def live_section() -> None:
     if selected is not None:
         st.subheader(f"Selected test digit #{selected}")
         panels.selected_panel(models, selected)
-        for ckpt in [m for m in models if m.config.kind == "vae"][:1]:  # the right-hand VAE
+        for ckpt in [m for m in models if registry.has_posterior(m.model)][:1]:  # the right-hand VAE
             st.markdown(f"**Amortization gap** of {panels.label(ckpt)} on digit #{selected}")
             amortization.fit_panel(ckpt, selected)
 

@@ -7,7 +7,7 @@ import streamlit as st
 from ui import resources, runtime
 from ui import state as S
 from ui import training as T
-from vae import live
+from vae import live, registry
 
 KIND_LABELS = {"both": "AE and VAE, side by side", "vae": "VAE only", "ae": "AE only"}
 BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -111,7 +111,7 @@ def live_panel() -> None:
                             config={"displaylogo": False})
             row = rows[epoch - 1]
             text = f"test reconstruction {row['test_recon']:.1f} nats"
-            if kind == "vae":
+            if registry.posterior(kind):
                 text += f", KL {row['test_kl']:.2f} nats, \u2212ELBO {row['test_neg_elbo']:.1f}"
             st.caption(f"Epoch {epoch}: {text}.")
 

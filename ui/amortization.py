@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from vae import amortization as amo
-from vae import latent
+from vae import latent, registry
 from vae.checkpoint import Checkpoint
 from vae.data import to_float
 
@@ -133,7 +133,7 @@ def _zoom_figure(fit: dict) -> go.Figure:
 def fit_panel(ckpt: Checkpoint, index: int, key_prefix: str = "amort", compact: bool = False) -> dict | None:
     """The selected digit's amortization gap for one VAE: a button runs the fit (a few seconds), then both q's ELBOs,
     the gap, the curve, both ellipses up close and both decodes. Returns the fit shown, or None."""
-    if ckpt.config.kind != "vae":
+    if not registry.has_posterior(ckpt.model):
         st.caption(f"{ckpt.name} is a plain AE: its code is a point, with no q(z|x) to fit and no ELBO.")
         return None
     fit = current_fit(ckpt, index)

@@ -20,7 +20,7 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from vae import checkpoint as ckpt_mod
-from vae import latent
+from vae import latent, registry
 from vae.metrics import ACTIVE_UNIT_THRESHOLD, active_units, kl_per_dimension
 
 from . import export, projector, resources
@@ -60,7 +60,7 @@ def _offered(manifest: dict | None) -> bool:
     if not isinstance(model, dict):
         return True
     dim = model.get("latent_dim")
-    return model.get("kind") == "vae" and isinstance(dim, int) and not isinstance(dim, bool) and dim > 2
+    return registry.posterior(model.get("kind")) and isinstance(dim, int) and not isinstance(dim, bool) and dim > 2
 
 
 def vae_checkpoints() -> tuple[list[VaeInfo], list[tuple[str, str]]]:

@@ -50,9 +50,21 @@ def train_index() -> latent.PixelIndex:
 
 
 def fitted_gaussian(ckpt: Checkpoint) -> latent.Gaussian:
-    """The Gaussian fitted to a model's test-set codes (for the AE: the fair prior to sample from)."""
-    mu, _ = resources.encoded(ckpt.name)
-    return latent.fit_gaussian(mu)
+    """The Gaussian fitted to a model's test-set codes (for the AE: the fair prior to sample from); fitted once per
+    model version (the live planes draw it on every click)."""
+    key = (ckpt.name, resources.stamp(ckpt.name))
+    with _PINNED_LOCK:
+        if key in _FITTED:
+            return _FITTED[key]
+    g = latent.fit_gaussian(_codes(*key))
+    with _PINNED_LOCK:
+        _FITTED[key] = g
+        while len(_FITTED) > 16:
+            _FITTED.popitem(last=False)
+    return g
+
+
+_FITTED: OrderedDict[tuple, latent.Gaussian] = OrderedDict()
 
 
 def digit(image: np.ndarray, caption: str | None = None, factor: int = 6) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from vae import latent
+from vae import latent, registry
 from vae.checkpoint import Checkpoint
 
 from . import latent_plane as lp
@@ -63,7 +63,7 @@ def _overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
 
 def _raw_overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
     ellipses: list[dict] = []
-    if ckpt.config.kind == "ae":
+    if not registry.has_prior(ckpt.model):  # no prior: the Gaussian fitted to its codes
         g = panels.fitted_gaussian(ckpt)
         for k in (1, 2):
             x, y = latent.covariance_ellipse(g.mean, g.cov, k)

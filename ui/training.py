@@ -156,7 +156,7 @@ def curves_figure(job: live.LiveJob) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["test_recon"] for r in rows],
                                  mode="markers", name=f"{name} test set", legendgroup=kind,
                                  marker=dict(color=color, size=9, symbol="circle-open", line=dict(width=2))), 1, 1)
-        if kind == "vae":
+        if registry.posterior(kind):  # a KL term to draw
             fig.add_trace(go.Scatter(x=curve.x, y=curve.kl, mode="lines", name="VAE KL (training)",
                                      line=dict(color=color, width=2), legendgroup=kind, showlegend=False), 1, 2)
             fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["test_kl"] for r in rows], mode="markers",
@@ -199,7 +199,7 @@ def save_section(job: live.LiveJob) -> None:
     for kind, session_name in job.models.items():
         key = f"{S.TRAIN_SAVE_NAME}_{kind}"
         if key not in st.session_state:
-            beta = f"-beta{job.request.beta:g}" if kind == "vae" else ""
+            beta = f"-beta{job.request.beta:g}" if registry.posterior(kind) else ""
             # the job's id at the end: students who keep the default settings do not all pick one name
             st.session_state[key] = live.free_name(
                 f"my-{kind}-z2{beta}-{job.request.train_subset // 1000}k-{job.request.epochs}ep-{job.id[:4]}")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import gaussian, latent, report, seeds
+from . import gaussian, latent, registry, report, seeds
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, available, load_checkpoint, read_manifest
 from .metrics import (GMM, MAX_DRAWS, PRDC_K, PRDC_N, MetricError, RealSet, active_units, continuity_measures, image_scores,
                       kl_per_dimension, real_set, sampler_scores, test_set_iwae)
@@ -42,7 +42,7 @@ def samplers_for(model, kind: str, latent_dim: int, mnist: data_mod.Mnist, draws
     """The codes each sampler draws for a model (seed SAMPLE_SEED): N(0, I) for every model; for a plain AE also a
     Gaussian and a 10-component GMM fitted to its training codes (Ghosh et al. 2020)."""
     samplers = {PRIOR: latent.sample_codes(draws, latent_dim, SAMPLE_SEED, limit=MAX_DRAWS)}
-    if kind == "ae":
+    if not registry.family(kind).has_prior:  # a plain AE: fitted samplers too
         train_mu = latent.encode_images(model, mnist.x_train).mu
         gauss = latent.fit_gaussian(train_mu)
         samplers[FITTED] = latent.sample_codes(draws, latent_dim, SAMPLE_SEED, gauss, limit=MAX_DRAWS)
@@ -76,7 +76,7 @@ def evaluate_checkpoint(name: str, judge, mnist: data_mod.Mnist, real: RealSet, 
         "weights_sha256": m["weights_sha256"], "test_metrics": m["test_metrics"],
         **fair_measures(model, cfg.kind, cfg.latent_dim, judge, mnist, real, draws, pairs, steps, mu),
     }
-    if cfg.kind == "vae":
+    if registry.posterior(cfg.kind):
         x = torch.from_numpy(data_mod.to_float(mnist.x_test[:iwae_n])).unsqueeze(1)
         kl = kl_per_dimension(mu, enc.logvar)
         result["likelihood"] = {"iwae_k": iwae_k, "iwae_images": iwae_n,
@@ -106,7 +106,7 @@ def _kind(manifest: dict) -> str | None:
 def _beta(r: dict) -> str:
     if r["kind"] == gaussian.GAUSSIAN_KIND:
         return NA
-    return _f(r["beta"], 1) if r["kind"] == "vae" else "-"
+    return _f(r["beta"], 1) if registry.posterior(r["kind"]) else "-"
 
 
 def _f(v, digits=2) -> str:
@@ -203,7 +203,7 @@ def render(results: list[dict], judge_manifest: dict, args: argparse.Namespace, 
             lines.append(f"| `{r['name']}` | {NA} | {r['latent_dim']} | {NA} | {NA} | {NA} | {NA} | {NA} | {NA} |")
             continue
         t = r["test_metrics"]
-        if r["kind"] == "vae":
+        if registry.posterior(r["kind"]):
             kl = sorted(r["latent_usage"]["kl_per_dim"], reverse=True)
             lines.append(f"| `{r['name']}` | {_f(r['beta'], 1)} | {r['latent_dim']} | {t['recon']:.2f} | "
                          f"{t['kl']:.2f} | {t['neg_elbo']:.2f} | {r['likelihood']['log_px_bound']:.2f} | "
