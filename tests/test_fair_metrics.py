@@ -69,6 +69,17 @@ def test_prdc_and_friends_refuse_bad_input():
         GMM(10).fit(np.zeros((5, 2)))
 
 
+def test_posterior_figures_refuse_a_plain_ae():
+    from vae.metrics import iwae_log_likelihood, kl_per_dimension
+    ae = build_model(tiny_config("ae"))
+    with pytest.raises(MetricError, match="applies to a VAE, not a plain AE"):
+        kl_per_dimension(np.zeros((4, 2)), None)
+    with pytest.raises(MetricError, match="applies to a VAE, not a plain AE"):
+        iwae_log_likelihood(ae, torch.zeros(1, 1, 28, 28))
+    with pytest.raises(MetricError, match="non-empty"):
+        kl_per_dimension(np.zeros((0, 2)), np.zeros((0, 2)))
+
+
 def test_class_balance_tv():
     uniform = np.full(10, 0.1)
     no_ones = np.array([0.1 / 0.9] * 10)

@@ -116,7 +116,13 @@ def kl_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     The analytic KL of Kingma and Welling (2014, Appendix B), split by dimension; beta-VAE analyses (Higgins et al.
     2017; Burgess et al. 2018) read it as how much information each dimension carries.
     """
+    if logvar is None:
+        raise MetricError("KL per dimension needs the posterior's log-variance: it applies to a VAE, not a plain AE "
+                          "(whose code is a point)")
     mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    if mu.shape != logvar.shape or mu.ndim != 2 or len(mu) == 0:
+        raise MetricError(f"mu and logvar must be non-empty (n, d) arrays of one shape, got {mu.shape} and "
+                          f"{logvar.shape}")
     return (0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar)).mean(0)
 
 

@@ -149,6 +149,8 @@ CONTINUITY = [
     Measure("continuity/jacobian_norm", "raw Jacobian norm (per unit of z: scale-dependent)", None, 2),
 ]
 PRIOR, FITTED, GMM10 = "N(0, I)", "fitted Gaussian", "GMM-10"
+README_KEYS = {"coverage", "class_tv", "confident", "continuity/jacobian_whitened_median",
+               "continuity/jacobian_spikiness", "continuity/max_step_share", "continuity/excess_label_changes"}
 
 # Why a measure may fail to separate the models, in the pair's dimension; the generic reason otherwise.
 WHY_NOT = {
@@ -335,7 +337,8 @@ def readme_summary(summary: dict, results: dict[str, dict]) -> str:
              f"{fmt(vae[f'{PRIOR}/holes'], h)} of the VAE's under N(0, I)"
              + (f": the {best} has fewer, the ranges apart." if sep else
                 f": not separated ({why_not('holes', label, n)}).") + " ")
-        apart, tied = _compare(ae, vae, COMPLETENESS[1:] + CONTINUITY, label, n)
-        s += _say(apart, tied, numbers=False)
+        headline = [m for m in COMPLETENESS[1:] + CONTINUITY if m.key in README_KEYS]
+        apart, tied = _compare(ae, vae, headline, label, n)
+        s += _say(apart, tied, numbers=n < 2)  # with one seed the numbers are all there is to say
         sentences.append(s.strip())
     return "\n\n".join(sentences)
