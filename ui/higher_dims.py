@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from vae import latent, samplers
+from vae import latent, registry, samplers
 from vae import slice as sl
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint
 from vae.export import UnsupportedDecoder, decoder_payload
@@ -306,7 +306,7 @@ def slice_plane(ckpt: Checkpoint, plane: sl.Plane, map_kind: str) -> None:
                     dots=(1.2, 0.35))
     z = plane.points(0.0, 0.0)
     centre = float(s.whitener.nearest_distance(z, cloud(ckpt))[0])
-    text = (f"Dots: the test digits' codes{' (one draw from q(z|x) each)' if ckpt.config.kind == 'vae' else ''}, "
+    text = (f"Dots: the test digits' codes{' (one draw from q(z|x) each)' if registry.has_posterior(ckpt.model) else ''}, "
             f"where they project onto the plane. The plane's centre is {centre:.1f} code SDs from the nearest code; "
             f"codes sit {s.gap:.1f} from their nearest neighbour.")
     if heatmap is not None:

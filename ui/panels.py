@@ -30,7 +30,7 @@ def label(ckpt: Checkpoint) -> str:
         return f"your imported {MODEL_LABEL[ckpt.config.kind]} ({imported.get('file', ckpt.name)})"
     if ckpt.name.startswith(SESSION_PREFIX):
         training = ckpt.manifest.get("training", {})
-        beta = f"β {training.get('beta', 1):g}, " if ckpt.config.kind == "vae" else ""
+        beta = f"β {training.get('beta', 1):g}, " if registry.has_posterior(ckpt.model) else ""
         return (f"your {MODEL_LABEL[ckpt.config.kind]} ({beta}{training.get('train_subset', 0):,} images, "
                 f"{training.get('epochs', 0)} epochs)")
     return f"{MODEL_LABEL[ckpt.config.kind]} ({ckpt.name})"
@@ -227,7 +227,7 @@ def grid_panel(models: list[Checkpoint]) -> None:
             export.download_png("Grid (PNG)", mosaic, export.file_name(
                 ckpt.name, "grid", f"{n}x{n}", "extent", float(extent), spacing, ext="png"),
                 key=f"export_grid_{ckpt.name}")
-            if ckpt.config.kind == "ae":
+            if not registry.has_prior(ckpt.model):  # the Gaussian fitted to its codes
                 g = fitted_gaussian(ckpt)
                 sd = np.sqrt(np.diag(g.cov))
                 codes = latent.grid_codes(n, extent, spacing, center=tuple(g.mean), scale=tuple(sd))
@@ -336,7 +336,7 @@ def samples_panel(models: list[Checkpoint]) -> None:
                      width="stretch")
             export.download_png("Samples (PNG)", mosaic, export.file_name(
                 ckpt.name, "prior-samples", f"M-{m}", f"seed-{seed}", ext="png"), key=f"export_samples_{ckpt.name}")
-            if ckpt.config.kind == "ae":
+            if not registry.has_prior(ckpt.model):
                 z = latent.sample_codes(m, ckpt.config.latent_dim, seed, fitted_gaussian(ckpt))
                 mosaic = tile(latent.decode(ckpt.model, z), per_row)
                 st.image(png_bytes(mosaic, 2), output_format="PNG",

@@ -289,7 +289,7 @@ def readme_block(results: list[dict], seeds_json: dict | None) -> str:
     by = {r["name"]: r for r in results}
     text = "What they say (from RESULTS.md): " + report.readme_summary(summary, by)
     betas = sorted((r["beta"], r["latent_usage"]["active_units"]) for r in results
-                   if r.get("kind") == "vae" and r.get("latent_dim") == 10 and "latent_usage" in r)
+                   if registry.posterior(r.get("kind")) and r.get("latent_dim") == 10 and "latent_usage" in r)
     if len(betas) > 1:
         text += (" Raising beta in 10-D switches dimensions off: "
                  + ", ".join(f"{u} active units at beta {b:g}" for b, u in betas) + ".")

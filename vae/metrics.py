@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
+from . import registry
 from .checkpoint import CheckpointError, load_checkpoint, record_metrics
 from .losses import reconstruction_bce
 from .models import VAE
@@ -615,6 +616,6 @@ def sampler_summary(name: str, sampler: str, **paths) -> dict:
     s = summary_for(name, **paths)
     if sampler not in s["sampling"]:
         kind = "a VAE is sampled from its prior N(0, I); the fitted samplers belong to the plain AE" \
-            if s["kind"] == "vae" else f"it was measured under {', '.join(s['sampling'])}"
+            if registry.posterior(s["kind"]) else f"it was measured under {', '.join(s['sampling'])}"
         raise MetricError(f"{name} has no figures under the sampler {sampler!r}: {kind}")
     return s["sampling"][sampler]

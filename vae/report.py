@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import registry
 from .checkpoint import CHECKPOINT_DIR, available, read_manifest
 
 README = CHECKPOINT_DIR / "README.md"
@@ -65,9 +66,9 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
         arch = f"{model['arch'].upper()} {'-'.join(map(str, model['hidden']))}" if model["arch"] == "mlp" \
             else f"conv {model['channels']}"
         kind = model["kind"].upper()
-        beta = _fmt(train["beta"], 1) if model["kind"] == "vae" else "-"
+        beta = _fmt(train["beta"], 1) if registry.posterior(model["kind"]) else "-"
         iwae = m.get("iwae")
-        if model["kind"] == "ae":
+        if not registry.posterior(model["kind"]):
             iwae_text = "- (no posterior)"
         else:
             iwae_text = f"{iwae['log_px_bound']:.2f} (k={iwae['k']})" if iwae else "not computed"
