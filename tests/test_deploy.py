@@ -235,3 +235,59 @@ def test_make_hall_and_hall_stop_call_the_generator():
     assert "--replicas $(REPLICAS)" in hall_rule and "--port $(PORT)" in hall_rule and "--host $(HOST)" in hall_rule
     assert re.search(r"^hall-stop:.*\n\t.+-m deploy\.hall stop$", make, re.M)
     assert re.search(r"^system-packages:.*\n(\t.*\n)*\t.*haproxy", make, re.M), "make test installs haproxy"
+
+
+@pytest.mark.slow
+def test_a_hall_routes_by_cookie_and_takes_a_dead_replica_out_of_rotation(tmp_path):
+    """Two real replicas: newcomers alternate, a cookie pins its replica, and once a replica is killed its cookie's
+    requests are answered by the other one (with a new cookie) and HAProxy's stats say DOWN."""
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    haproxy = haproxy_or_skip()
+    h = hall.start(2, port=free_port(), replica_port=_free_block(2), run_dir=tmp_path, haproxy=haproxy,
+                   log=lambda *_: None)
+    try:
+        def get(cookie: str | None = None) -> tuple[str, str]:
+            req = urllib.request.Request(h.url + HEALTH, headers={"Cookie": cookie} if cookie else {})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                assert r.status == 200
+                set_cookie = [c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith("SERVERID=")]
+                return r.headers["X-Replica"], set_cookie[0].split(";")[0] if set_cookie else ""
+
+        first, second = get(), get()
+        assert {first[0], second[0]} == {"replica1", "replica2"}, "newcomers go round the replicas"
+        assert first[1] == f"SERVERID={first[0]}"
+        assert [get(first[1])[0] for _ in range(4)] == [first[0]] * 4, "the cookie keeps its replica"
+
+        os.kill(h.replicas[first[0]], signal.SIGKILL)
+        moved = get(first[1])
+        assert moved == (second[0], f"SERVERID={second[0]}"), "a dead replica's browser is moved, cookie and all"
+        deadline = time.monotonic() + 20
+        while (state := _server_state(tmp_path / "haproxy.sock", first[0])) != "DOWN" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state == "DOWN"
+        assert _server_state(tmp_path / "haproxy.sock", second[0]) == "UP"
+    finally:
+        stopped = hall.stop(tmp_path)
+    assert f"haproxy (pid {h.haproxy_pid})" in stopped and len(stopped) == 2, stopped
+    assert hall.running(tmp_path) == {}
+
+
+def _server_state(sock_path: Path, server: str) -> str:
+    """A server's status from HAProxy's stats socket (`show stat`, CSV)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(sock_path))
+        s.sendall(b"show stat\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    header, *rows = data.decode().lstrip("# ").splitlines()
+    cols = header.split(",")
+    for row in rows:
+        fields = dict(zip(cols, row.split(",")))
+        if fields.get("pxname") == "replicas" and fields.get("svname") == server:
+            return fields["status"]
+    return "?"
