@@ -139,3 +139,30 @@ def test_a_20d_import_takes_vae_z20s_place_on_the_higher_dimensions_page():
     captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
     assert "VAE (vae-z20): z ~ N(0, I)" in captions and not any("nb20.pt" in c for c in captions)
     assert [i.name for i in at.session_state["imports"]] == [name], "the toggle only swaps the page's model"
+
+
+@pytest.mark.parametrize("comes_back", [False, True])
+def test_an_ended_sessions_imports_leave_the_scratch_folder_after_the_keep_time(scratch, comes_back):
+    from ui import importer
+
+    owners = importer._Owners(keep_seconds=100)
+    folders = {}
+    for session, name in (("tab-a", "session-import-a1"), ("tab-a", "session-import-a2"),
+                          ("tab-b", "session-import-b")):
+        folders[name] = ckpt_mod.scratch_dir() / name
+        folders[name].mkdir(parents=True)
+        owners.add(session, name)
+    owners.add(None, "session-import-no-runtime")  # without a server runtime nothing is tracked
+    alive = {"tab-a": False, "tab-b": True}
+    assert owners.sweep(alive.get, now=0.0) == [] and all(f.is_dir() for f in folders.values())
+    if comes_back:  # a dropped connection that reconnects within the keep time keeps its imports
+        alive["tab-a"] = True
+        assert owners.sweep(alive.get, now=50.0) == []
+        alive["tab-a"] = False
+        assert owners.sweep(alive.get, now=120.0) == [], "the clock restarts when the session is seen again"
+        assert owners.sweep(alive.get, now=220.0) == ["session-import-a1", "session-import-a2"]
+    else:
+        assert owners.sweep(alive.get, now=99.0) == []
+        assert owners.sweep(alive.get, now=100.0) == ["session-import-a1", "session-import-a2"]
+    assert not folders["session-import-a1"].exists() and not folders["session-import-a2"].exists()
+    assert folders["session-import-b"].is_dir(), "a live session's import stays"

@@ -10,6 +10,8 @@ one goes on the explorer's and the draw page's planes, the higher-dimensional on
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import streamlit as st
 
 from vae import checkpoint as ckpt_mod
 from vae import import_model as imp
-from vae import registry
+from vae import live, registry
 
 from . import disentangle, resources, training
 from . import state as S
@@ -26,6 +28,44 @@ from . import state as S
 IMPORT_PREFIX = f"{ckpt_mod.SESSION_PREFIX}import-"
 MAX_IMPORTS = 4  # imports a session keeps in the scratch folder; a fifth replaces the oldest
 UPLOAD_LIMIT_MB = imp.UPLOAD_LIMIT_BYTES // 2**20
+
+
+class _Owners:
+    """Which server session made which imports (this process), so that an ended session's imports leave the scratch
+    folder: a session gone for `keep_seconds` (the Train page's rule: Streamlit keeps a lost connection 2 minutes)
+    has its folders removed at the next import of any session."""
+
+    def __init__(self, keep_seconds: float = live.KEEP_UNSAVED_SECONDS):
+        self.keep_seconds = keep_seconds
+        self._lock = threading.Lock()
+        self._names: dict[str, list[str]] = {}  # session id -> scratch names
+        self._gone_since: dict[str, float] = {}
+
+    def add(self, session: str | None, name: str) -> None:
+        if session is None:  # no server runtime (tests, scripts): the process's exit removes the folder
+            return
+        with self._lock:
+            self._names.setdefault(session, []).append(name)
+
+    def sweep(self, alive, now: float | None = None) -> list[str]:
+        """Remove the folders of sessions that `alive(session)` has said are gone for keep_seconds; return them."""
+        now = time.monotonic() if now is None else now
+        removed = []
+        with self._lock:
+            for session in list(self._names):
+                if alive(session):
+                    self._gone_since.pop(session, None)
+                    continue
+                since = self._gone_since.setdefault(session, now)
+                if now - since >= self.keep_seconds:
+                    for name in self._names.pop(session):
+                        shutil.rmtree(ckpt_mod.scratch_dir() / name, ignore_errors=True)
+                        removed.append(name)
+                    self._gone_since.pop(session, None)
+        return removed
+
+
+OWNERS = _Owners()
 
 
 @dataclass(frozen=True)
@@ -121,6 +161,7 @@ def handle_upload(upload) -> None:
     data = resources.mnist()
     if data is None:
         return
+    OWNERS.sweep(training.session_alive)
     try:
         if upload.size > imp.UPLOAD_LIMIT_BYTES:  # before reading the bytes into memory
             raise imp.ImportRefused(f"{upload.name} is {upload.size / 2**20:.1f} MB, over the {UPLOAD_LIMIT_MB} MB "
@@ -135,6 +176,7 @@ def handle_upload(upload) -> None:
     except OSError as e:
         st.session_state[S.IMPORT_RESULT] = (False, f"The import could not be written ({e}); try again.")
         return
+    OWNERS.add(training.session_id(), name)
     cfg = imported.config
     entry = SessionImport(name, upload.name, cfg.kind, cfg.latent_dim, tuple(cfg.hidden), imported.test_metrics)
     kept = [*imports(), entry]
