@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 _scroll_to(page, "[...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Samples'))"
                                  ".getBoundingClientRect().top", 70)
                 _save(page, None, f"higher-dims-samples-{w}.png")
-                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 110)
+                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 80)
                 x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
                 page.mouse.move(x, y)
                 page.wait_for_timeout(600)

@@ -104,3 +104,20 @@ def test_a_missing_model_is_named_and_the_other_still_shows(folder, tmp_path, mo
     assert not app.exception
     assert any(w.value.startswith("ae-z20 is not available") for w in app.warning)
     assert len(app.get("bidi_component")) == 1
+
+
+def test_score_line_shows_the_evaluations_figures_with_the_seeds_spread(monkeypatch):
+    from types import SimpleNamespace
+
+    from ui import higher_dims as hd
+
+    summary = {"sampling": {"N(0, I)": {"confident": 0.05, "precision": 0.99, "coverage": 0.02, "class_tv": 0.36}},
+               "seeds": {"N(0, I)/confident": {"mean": 0.06, "std": 0.02, "n": 3},
+                         "N(0, I)/coverage": {"mean": 0.03, "std": 0.01, "n": 3}}}
+    monkeypatch.setattr(hd, "measured", lambda name: summary)
+    line = hd.score_line(SimpleNamespace(name="ae-z20"), "prior")
+    assert line.startswith("judge-confident **6%** \u00b1 2% \u00b7 on the data (precision) **99%** \u00b7 "
+                           "test digits reached (coverage) **3%** \u00b1 1% \u00b7 class imbalance (TV) **0.36**")
+    assert "mean \u00b1 SD over 3 training seeds" in line
+    summary["seeds"] = {}
+    assert "(this checkpoint; `python -m vae.evaluate`" in hd.score_line(SimpleNamespace(name="ae-z20"), "prior")
