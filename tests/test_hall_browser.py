@@ -106,7 +106,7 @@ def students(browser, hall):
             made.append(s)
             s.explorer = s.context.new_page()
             s.watch(s.explorer)
-            s.explorer.on("websocket", s.sockets.append)
+            s.explorer.on("websocket", lambda ws, s=s: s.sockets.append(ws))
             s.explorer.on("console", lambda m, s=s: s.console.append(m.text[:200]))
             s.explorer.goto(f"{hall.url}/explorer?z={z}")
             s.explorer.locator("h3").filter(has_text=shown(z)).first.wait_for(timeout=180_000)
