@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 suffix = "" if args.size == "1280x720" else f"-{args.size}"
                 if STEPS[n - 1].slug == "amortization":  # run the fit first: the step is about its result
                     page.get_by_role("button", name="Fit q(z|x) to this digit alone").click()
-                    page.get_by_text("fitted to this digit").wait_for(timeout=120_000)
+                    page.get_by_text("ELBO: encoder's q").wait_for(timeout=120_000)
                     settle(page, 2000)
                 page.mouse.move(5, height - 5)  # no tooltip over the view
                 if STEPS[n - 1].question:
