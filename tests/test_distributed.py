@@ -113,16 +113,22 @@ def test_two_processes_train_an_ae_exactly_like_one_process_taking_the_same_glob
 
 @pytest.mark.slow
 def test_two_processes_train_a_vae_to_the_same_test_elbo_as_one_process_within_noise(tmp_path):
-    """Same global batch: the -ELBO of two processes (their own permutations and eps) lands within 2% of one
-    process's; seed-to-seed spread of this config is about 1%."""
-    args = ["--model", "vae", *TINY, "--seed", "0"]
-    _torchrun([*args, "--out", str(tmp_path / "ddp")], tmp_path)
-    single = subprocess.run([sys.executable, "-m", "vae.train", *args, "--out", str(tmp_path / "one")],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-    assert single.returncode == 0, single.stderr[-2000:]
+    """Same global batch: the -ELBO of two processes (their own permutations and eps) lies within the noise of one
+    process, measured as the gap between seeds 0 and 1 (about 3% in this tiny config): inside the seeds' range
+    widened by that gap on each side."""
+    args = ["--model", "vae", *TINY]
+    _torchrun([*args, "--seed", "0", "--out", str(tmp_path / "ddp")], tmp_path)
+    one = {}
+    for seed in (0, 1):
+        r = subprocess.run([sys.executable, "-m", "vae.train", *args, "--seed", str(seed), "--out",
+                            str(tmp_path / f"one-{seed}")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        one[seed] = json.loads((tmp_path / f"one-{seed}" / "manifest.json").read_text())
     ddp = json.loads((tmp_path / "ddp" / "manifest.json").read_text())
-    one = json.loads((tmp_path / "one" / "manifest.json").read_text())
-    assert "distributed" not in one and one["command"].startswith("python -m vae.train ")
+    assert "distributed" not in one[0] and one[0]["command"].startswith("python -m vae.train ")
     assert ddp["distributed"]["world_size"] == 2
-    assert ddp["test_metrics"]["neg_elbo"] == pytest.approx(one["test_metrics"]["neg_elbo"], rel=0.02)
-    assert ddp["history"][-1]["train_neg_elbo"] == pytest.approx(one["history"][-1]["train_neg_elbo"], rel=0.03)
+    for key in ("neg_elbo", "recon"):
+        seeds = sorted(one[seed]["test_metrics"][key] for seed in (0, 1))
+        gap = seeds[1] - seeds[0]
+        assert seeds[0] - gap <= ddp["test_metrics"][key] <= seeds[1] + gap, (key, ddp["test_metrics"][key], seeds)
+    assert ddp["test_metrics"]["neg_elbo"] < ddp["history"][0]["test_neg_elbo"], "it learned"
