@@ -24,6 +24,7 @@ from . import data as data_mod
 from . import registry
 from .checkpoint import save_checkpoint
 from .device import pick_device, platform_info
+from .distributed import World, launch_command
 from .models import ConfigError
 
 JUDGE_KIND = "judge"
@@ -111,8 +112,12 @@ def evaluate(judge: Judge, images: np.ndarray, labels: np.ndarray) -> dict[str, 
 
 
 def fit(config: JudgeConfig, mnist: data_mod.Mnist, epochs: int, batch_size: int, lr: float, seed: int,
-        device: torch.device | str = "cpu", log=None) -> tuple[Judge, list[dict]]:
-    """Adam with a cosine learning rate over `epochs` passes; returns the judge (eval mode) and per-epoch history."""
+        device: torch.device | str = "cpu", log=None, world: World | None = None) -> tuple[Judge, list[dict]]:
+    """Adam with a cosine learning rate over `epochs` passes; returns the judge (eval mode) and per-epoch history.
+
+    world: under torchrun, DistributedDataParallel on this process's share of each epoch, `batch_size` being the
+    global batch (as vae.train does; vae/distributed.py). None: one process, exactly as before.
+    """
     log = log or (lambda line: print(line, flush=True))
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -120,18 +125,29 @@ def fit(config: JudgeConfig, mnist: data_mod.Mnist, epochs: int, batch_size: int
     opt = torch.optim.Adam(judge.parameters(), lr=lr)
     x = torch.from_numpy(data_mod.to_float(mnist.x_train)).unsqueeze(1).to(device)
     y = torch.from_numpy(mnist.y_train.astype(np.int64)).to(device)
-    steps = epochs * math.ceil(len(x) / batch_size)
+    net, local = judge, batch_size
+    if world is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        on_gpu = torch.device(device).type == "cuda"
+        net = DistributedDataParallel(judge, device_ids=[torch.device(device).index] if on_gpu else None)
+        local = world.local_batch(batch_size)
+    n_local = len(x) if world is None else len(world.epoch_order(len(x), seed, 0))
+    steps = epochs * math.ceil(n_local / local)
     step, history = 0, []
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         judge.train()
-        order = torch.randperm(len(x), generator=gen).to(device)
+        if world is None:
+            order = torch.randperm(len(x), generator=gen).to(device)
+        else:
+            order = world.epoch_order(len(x), seed, epoch - 1).to(device)
         total = 0.0
-        for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+        for start in range(0, len(order), local):
+            idx = order[start:start + local]
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-            loss = F.cross_entropy(judge(x[idx]), y[idx])
+            loss = F.cross_entropy(net(x[idx]), y[idx])
             if not torch.isfinite(loss):
                 raise ArithmeticError(f"judge loss became {loss.item()} at epoch {epoch}; lower --lr")
             opt.zero_grad(set_to_none=True)
@@ -139,8 +155,12 @@ def fit(config: JudgeConfig, mnist: data_mod.Mnist, epochs: int, batch_size: int
             opt.step()
             step += 1
             total += loss.item() * len(idx)
+        n = len(order)
+        if world is not None:  # the mean over every process's images
+            sums = world.sum({"total": total, "n": float(n)})
+            total, n = sums["total"], sums["n"]
         test = evaluate(judge, mnist.x_test, mnist.y_test)
-        row = {"epoch": epoch, "train_nll": total / len(x), "test_accuracy": test["accuracy"],
+        row = {"epoch": epoch, "train_nll": total / n, "test_accuracy": test["accuracy"],
                "test_nll": test["nll"], "seconds": round(time.perf_counter() - t0, 2)}
         history.append(row)
         log(f"epoch {epoch}/{epochs}  train nll {row['train_nll']:.4f} | test accuracy {test['accuracy']:.4f} "
@@ -160,17 +180,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(data_mod.DEFAULT_PATH))
     p.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/judge")
     args = p.parse_args(argv)
+    world = World.from_env()  # set when torchrun started several processes
     try:
         if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
             raise ConfigError("epochs and batch size must be >= 1 and lr > 0.")
         device = pick_device(args.device)
+        if world is not None:
+            device = world.device(device)
+            world.local_batch(args.batch_size)  # the global batch must split evenly
         mnist = data_mod.load_mnist(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if world is None:
+        return _fit_and_save(args, argv, mnist, device)
+    world.start(device)
+    try:
+        return _fit_and_save(args, argv, mnist, device, world)
+    finally:
+        world.stop()
+
+
+def _fit_and_save(args, argv: list[str], mnist: data_mod.Mnist, device, world: World | None = None) -> int:
+    """Train, then write the checkpoint (under torchrun: rank 0 alone logs and writes)."""
+    lead = world is None or world.rank == 0
     config = JudgeConfig()
     t0 = time.perf_counter()
-    judge, history = fit(config, mnist, args.epochs, args.batch_size, args.lr, args.seed, device)
+    judge, history = fit(config, mnist, args.epochs, args.batch_size, args.lr, args.seed, device,
+                         log=None if lead else (lambda line: None), world=world)
+    if not lead:
+        return 0
     seconds = time.perf_counter() - t0
     final = {"accuracy": history[-1]["test_accuracy"], "nll": history[-1]["test_nll"]}
     manifest = {
@@ -181,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                                      test_images=len(mnist.x_test)),
         "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "device": str(device), "threads": torch.get_num_threads(),
-        "command": "python -m vae.judge " + shlex.join(argv),
+        "command": ("python -m vae.judge " + shlex.join(argv) if world is None
+                    else launch_command(argv, "vae.judge")),
     }
+    if world is not None:
+        manifest["distributed"] = world.describe(device)
     save_checkpoint(args.out, judge, manifest)
     print(f"test accuracy {final['accuracy']:.4f}; wrote {args.out} in {seconds:.0f} s")
     return 0
