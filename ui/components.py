@@ -1,20 +1,25 @@
 """Registering this project's components (Streamlit components v2: an ES module's JS plus a style sheet).
 
 A component's JavaScript and CSS are served as files when Streamlit knows the component from the installed project's
-pyproject.toml (`[tool.streamlit.component]`, see latent_explorer/__init__.py): the element message then carries
-their URLs (/_stcore/bidi-components/latent-explorer.NAME/STEM.HASH.js), the browser fetches each once per page, and a
-rerun that remounts a component (a click on a latent plane remounts both with a new pinned z) no longer resends 35 KB
-of source. The sources stay in ui/STEM.js and ui/STEM.css; register() copies them into latent_explorer/assets/ under
-names that carry a hash of their content. A component the manifest does not declare, or a project that is not
-installed (`pip install -e .`), gets the sources inline, as before: same behaviour, more bytes per rerun.
+pyproject.toml (`[tool.streamlit.component]`, see latent_explorer/__init__.py): Streamlit serves them at
+/_stcore/bidi-components/latent-explorer.NAME/STEM.HASH.js, the browser fetches each once per page, and a rerun that
+remounts a component (a click on a latent plane remounts both with a new pinned z) no longer resends 35 KB of source.
+The sources stay in ui/STEM.js and ui/STEM.css; register() copies them into latent_explorer/assets/ under names that
+carry a hash of their content. The element message carries the style sheet's URL and, as its JavaScript, a one-line
+loader that imports the module file: Streamlit's own loading of a file-backed module (a <script> tag, then an import)
+started, in headless Chromium on a busy machine, seconds after the inline loader's import (cold load 16 to 22 s against
+10 s). A component the manifest does not declare, or a project that is not installed (`pip install -e .`), gets the
+sources inline, as before: same behaviour, more bytes per rerun.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -60,19 +65,35 @@ def write_once(folder: Path, name: str, content: bytes) -> Path:
     return path
 
 
+STALE_S = 7 * 24 * 3600  # copies of other versions are removed after a week, not at once: a server started
+# earlier (another replica, a test server running older code) may still be serving its own
+
+
 def _publish(stem: str) -> tuple[str, str]:
     """Copy ui/<stem>.js and .css into ASSET_DIR under hashed names; their asset_dir-relative paths ("./..."),
-    which Streamlit takes as file references rather than inline source. Older copies of the stem are removed."""
+    which Streamlit takes as file references rather than inline source."""
     paths = []
     for ext in ("js", "css"):
         content = (_HERE / f"{stem}.{ext}").read_bytes()
         name = hashed_name(stem, ext, content)
-        write_once(ASSET_DIR, name, content)
+        path = write_once(ASSET_DIR, name, content)
+        os.utime(path)  # in use: not stale
         for old in ASSET_DIR.glob(f"{stem}.*.{ext}"):
-            if old.name != name and old.name.count(".") == 2:
-                old.unlink(missing_ok=True)  # another process may have removed it first
+            try:
+                if old.name != name and old.name.count(".") == 2 and time.time() - old.stat().st_mtime > STALE_S:
+                    old.unlink()
+            except OSError:  # another process removed it first
+                pass
         paths.append(f"./{name}")
     return paths[0], paths[1]
+
+
+def loader(name: str, file: str) -> str:
+    """The inline JavaScript of a file-served component: import the module (once per page: the browser keeps it in
+    its module map) and run its default export. The URL is relative to the page, so a base path is kept."""
+    url = json.dumps(f"_stcore/bidi-components/{name}/{file}")
+    return (f"const url = new URL({url}, document.baseURI).href;\n"
+            "export default async function (component) { return (await import(url)).default(component); }\n")
 
 
 def register(name: str, stem: str):
@@ -84,7 +105,8 @@ def register(name: str, stem: str):
     if ASSET_DIR.is_dir():
         try:
             js, css = _publish(stem)
-            mount = st.components.v2.component(name, js=js, css=css)
+            st.components.v2.component(name, js=js, css=css)  # raises unless declared and served from ASSET_DIR
+            mount = st.components.v2.component(name, js=loader(name, js[2:]), css=css)
             SERVED[name] = "file"
             return mount
         except (StreamlitError, OSError) as e:  # not declared, not installed, or a read-only folder
