@@ -74,7 +74,7 @@ S.init_state()
 navigation = st.navigation([
     st.Page(home, title="Home", icon="\U0001f3e0", default=True),
     st.Page("pages/explorer.py", title="Explorer", icon="\U0001f9ed", url_path="explorer"),
-    st.Page("pages/higher_dims.py", title="Higher dimensions", icon="\U0001f52d", url_path="higher-dimensions"),
+    st.Page("pages/higher_dims.py", title="Higher dimensions", icon="\U0001f52d", url_path="higher_dims"),
     st.Page("pages/lesson.py", title="Lesson", icon="\U0001f393", url_path="lesson"),
     st.Page("pages/draw.py", title="Draw a digit", icon="\u270f\ufe0f", url_path="draw"),
     st.Page("pages/disentanglement.py", title="Disentanglement", icon="\U0001f9e9", url_path="disentanglement"),

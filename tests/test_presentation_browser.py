@@ -118,7 +118,7 @@ def test_lesson_step_fits_the_window(tab, app_url, size, step, planes, controls)
         assert slider and slider["y"] + slider["height"] <= m["vh"]
 
 
-@pytest.mark.parametrize("path", ["", "explorer", "lesson?step=10", "higher-dimensions", "draw", "disentanglement",
+@pytest.mark.parametrize("path", ["", "explorer", "lesson?step=10", "higher_dims", "draw", "disentanglement",
                                   "train", "import_model"])
 def test_no_label_or_caption_is_cut_at_1280x720_in_projector_mode(tab, app_url, path):
     _open(tab, app_url, path, (1280, 720), planes=())
