@@ -17,7 +17,7 @@ from vae.latent import encode_images
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAMES = ("ae-z2", "vae-z2")
 READY = ("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
-         "k => window.__latentPlane[k] && window.__latentPlane[k].view && window.__latentPlane[k].decode)")
+         "k => window.__latentPlane[k] && window.__latentPlane[k].view && window.__latentPlane[k].payloadId)")
 
 
 @pytest.fixture(scope="module")
