@@ -216,12 +216,15 @@ def test_truncated_gaussian_weights_raise_checkpoint_error(tmp_path):
 # --- the tables ---------------------------------------------------------------------------------------------------
 
 def _sampling(confident, entropy, fid):
-    return {"confident": confident, "label_entropy_bits": entropy, "label_histogram": [0.1] * 10, "fid": fid}
+    return {"confident": confident, "label_entropy_bits": entropy, "label_histogram": [0.1] * 10, "fid": fid,
+            "precision": 0.9, "holes": 0.1, "recall": 0.5, "density": 1.0, "coverage": 0.5, "class_tv": 0.1}
 
 
 def test_results_table_gives_the_gaussian_its_judge_figures_and_dashes_with_footnotes():
     from vae.evaluate import GAUSSIAN_SAMPLER, NA, render
-    continuity = {"path_ratio": 2.0, "max_step_share": 0.2, "jacobian_norm": 10.0}
+    continuity = {"path_ratio": 2.0, "max_step_share": 0.2, "jacobian_norm": 10.0, "jacobian_whitened_median": 20.0,
+                  "jacobian_spikiness": 2.0, "label_changes": 2.0, "label_changes_min": 0.9,
+                  "excess_label_changes": 1.1}
     results = [
         {"name": "gaussian-pixels", "kind": "gaussian", "latent_dim": 784, "beta": None, "weights_sha256": "g" * 64,
          "jitter": 1e-6, "log_density_nats": 1532.81, "sampling": {GAUSSIAN_SAMPLER: _sampling(0.26, 2.74, 775.4)}},

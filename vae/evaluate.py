@@ -252,7 +252,31 @@ def _reading(results: list[dict], seeds_json: dict | None) -> list[str]:
               "Generated from the numbers above by `python -m vae.evaluate` (`vae.report.story`); a range is "
               "min–max over the training seeds. Two models are called apart on a measure only when their ranges "
               "do not overlap.", ""]
-    return lines + report.story(summary, by)
+    return lines + report.story(summary, by) + _pixel_baseline(results)
+
+
+def _pixel_baseline(results: list[dict]) -> list[str]:
+    """The Gaussian on pixels against the 2-D pair's shipped models, from the numbers."""
+    by = {r["name"]: r for r in results}
+    pixel = [r for r in results if r["kind"] == gaussian.GAUSSIAN_KIND]
+    if not pixel or "ae-z2" not in by or "vae-z2" not in by:
+        return []
+    p = next(iter(pixel[0]["sampling"].values()))
+    a, v = by["ae-z2"]["sampling"][PRIOR], by["vae-z2"]["sampling"][PRIOR]
+    ranked = sorted([("the Gaussian on pixels", p["fid"]), ("the AE under N(0, I)", a["fid"]), ("the VAE", v["fid"])],
+                    key=lambda t: t[1])
+    extra = ""
+    if all("coverage" in q for q in (p, a, v)):
+        extra = (f"; coverage {p['coverage'] * 100:.1f}% (AE {a['coverage'] * 100:.1f}%, VAE "
+                 f"{v['coverage'] * 100:.1f}%) and holes {p['holes'] * 100:.1f}% (AE {a['holes'] * 100:.1f}%, VAE "
+                 f"{v['holes'] * 100:.1f}%)")
+    return [f"- **The Gaussian on pixels** (`{pixel[0]['name']}`, the baseline): the judge is confident on "
+            f"{p['confident'] * 100:.1f}% of its samples (AE under N(0, I) {a['confident'] * 100:.1f}%, VAE "
+            f"{v['confident'] * 100:.1f}%), label entropy {p['label_entropy_bits']:.2f} bits, FID {p['fid']:.0f} "
+            f"(AE {a['fid']:.0f}, VAE {v['fid']:.0f}; best to worst: {', '.join(n for n, _ in ranked)}){extra}. It "
+            "matches the training pixels' mean and every pixel-to-pixel covariance, yet a Gaussian is one bump: its "
+            "samples are the average digit plus correlated noise, strokes of several digits at once. A digit is a "
+            "choice among a few shapes, and a single Gaussian cannot choose; a decoder from a low-dimensional z can."]
 
 
 def _reusable(settings: dict) -> dict[str, dict]:
