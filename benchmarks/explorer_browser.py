@@ -60,7 +60,7 @@ PAGE_PROBE = r"""
   if (window.__bench) return;
   const KEYS = %KEYS%;
   const B = (window.__bench = { drawn: {}, hovered: {}, mounted: {}, moves: [], pending: [], click: null,
-                                 notFound: null, wsOpen: null, wsFirst: null });
+                                 notFound: null, wsOpen: null, wsFirst: null, planeMsg: null });
   const nearly = (a, b) => Math.abs(a - b) <= 0.0006;
   function check(records) {
     const now = performance.now();
@@ -184,6 +184,8 @@ PAGE_PROBE = r"""
       this.addEventListener("open", () => { if (B.wsOpen === null) B.wsOpen = performance.now(); });
       this.addEventListener("message", (e) => {
         if (B.wsFirst === null) B.wsFirst = performance.now();
+        if (e.data instanceof ArrayBuffer && e.data.byteLength < 4e6 && latin1.decode(e.data).includes("plane_vae-z2")
+            && latin1.decode(e.data).includes("LEX1")) B.planeMsg = performance.now();
         const c = B.click;
         if (!c || c.sent === undefined || c.msg !== undefined || !(e.data instanceof ArrayBuffer)) return;
         if (e.data.byteLength < 16384 && latin1.decode(e.data).includes("Pinned z = (")) c.msg = performance.now();
@@ -337,6 +339,7 @@ LOAD_PHASES = {
     "app_js": "Streamlit's own scripts loaded (DOMContentLoaded)",
     "ws_open": "websocket open",
     "ws_first": "first message from the server",
+    "plane_msg": "the second plane's element received (its data carries LEX1 options)",
     "plane_js": "planes' JavaScript fetched (file-backed component)",
     "mounted": "both planes' modules ran (test hooks exist)",
     "payload": "both decoders fetched (static files)",
@@ -354,7 +357,7 @@ PHASES_JS = r"""
   const isPlaneJs = (e) => e.name.includes("/bidi-components/") && e.name.includes("latent_plane");
   const isPayload = (e) => e.name.endsWith(".lex");
   return { html: nav.responseEnd || null, app_js: nav.domContentLoadedEventEnd || null, ws_open: B.wsOpen,
-           ws_first: B.wsFirst, plane_js: last(isPlaneJs), mounted: all(B.mounted), payload: last(isPayload),
+           ws_first: B.wsFirst, plane_msg: B.planeMsg, plane_js: last(isPlaneJs), mounted: all(B.mounted), payload: last(isPayload),
            drawn: all(B.drawn), hovered: all(B.hovered),
            bytes: { payload: sum(isPayload), plane_js: sum(isPlaneJs), all: sum(() => true) + (nav.transferSize || 0) } };
 }
