@@ -122,6 +122,11 @@ def served(app_url):
 
 @pytest.mark.slow
 def test_a_click_does_not_resend_the_planes_javascript(served):
+    import importlib.metadata
+    try:
+        importlib.metadata.distribution("latent-explorer")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.fail("the project is not installed: run `pip install -e .` (make does) so Streamlit finds its components")
     url, first, click = served
     planes = [el for el, _ in click if el is not None]
     assert len(planes) == 2, "both planes remount with the new pinned z"
