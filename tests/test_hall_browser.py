@@ -117,6 +117,10 @@ def students(browser, hall):
                 files=[{"name": "seven.png", "mimeType": "image/png", "buffer": digit_photo()}])
             s.draw.locator("p").filter(has_text="Shown: the uploaded file seven.png").first.wait_for(timeout=120_000)
             s.draw.wait_for_function(IDLE, timeout=120_000)
+            image = s.draw.locator('img[src*="/media/"]').first  # the digit as preprocessed, served from /media
+            image.scroll_into_view_if_needed(timeout=60_000)  # a lazy image is fetched once it is in view
+            s.draw.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                                     timeout=60_000)
         yield made
     finally:
         for s in made:
