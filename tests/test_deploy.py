@@ -163,7 +163,7 @@ def test_the_image_holds_everything_the_app_reads_and_no_virtual_environment():
     ignored = [p.strip() for p in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
                if p.strip() and not p.startswith("#")]
     needed = ["app.py", "pyproject.toml", "requirements.txt", ".streamlit/config.toml", "data/mnist.npz",
-              "checkpoints/vae-z2/model.pt", "pages/explorer.py", "ui/latent_plane.js", "vae/models.py"]
+              "checkpoints/vae-z2/model.pt", "pages/explorer.py", "ui/__init__.py", "vae/models.py"]
     for path in needed:
         assert (REPO_ROOT / path).exists(), path
         assert not any(fnmatch.fnmatch(path, pat) or path.startswith(pat.rstrip("/") + "/") for pat in ignored), path
