@@ -4,6 +4,7 @@ every rerun's messages), decoder payloads as static files named by a hash of the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
 import random
@@ -116,7 +117,9 @@ async def _load_and_click(url: str) -> tuple[dict, list]:
 
 @pytest.fixture(scope="module")
 def served(app_url):
-    first, click = asyncio.run(_load_and_click(app_url))
+    # In its own thread: after a Playwright (sync API) test in the same process, this thread has a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first, click = pool.submit(asyncio.run, _load_and_click(app_url)).result()
     return app_url, first, click
 
 

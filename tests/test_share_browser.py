@@ -50,9 +50,10 @@ def box_link(page, must_contain: str) -> str:
 
 def shows_explorer_view(page, z: str, model: str, grid_caption: str) -> None:
     wait_pinned(page, z)
-    assert page.get_by_text(f"VAE ({model})", exact=True).count() >= 1, "the right-hand plane shows the model"
-    assert page.locator('[data-testid="stSliderThumbValue"]').filter(
-        has_text=re.compile(r"^\u03b2 4$")).count() == 1, "the \u03b2 scrubber stands at \u03b2 4"
+    # the pinned-z heading comes first, the model's column under it may still be on its way
+    page.get_by_text(f"VAE ({model})", exact=True).first.wait_for(state="attached", timeout=60_000)
+    page.locator('[data-testid="stSliderThumbValue"]').filter(  # the \u03b2 scrubber stands at \u03b2 4
+        has_text=re.compile(r"^\u03b2 4$")).first.wait_for(state="attached", timeout=60_000)
     page.get_by_text(grid_caption).first.wait_for(state="attached", timeout=60_000)  # the grid tab, drawn later
     assert page.locator('[data-testid="stException"]').count() == 0
 
