@@ -11,6 +11,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,9 @@ def test_stop_ends_exactly_the_processes_it_started(tmp_path):
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:  # a pid file naming a process that is not ours (a reused pid): left alone
         (tmp_path / "replica2.pid").write_text(json.dumps({"pid": stranger.pid, "marker": "--server.port 2"}))
+        deadline = time.monotonic() + 20  # until the child has exec'd, its command line is still the parent's
+        while hall.running(tmp_path) != {"replica1": ours.pid} and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert hall.running(tmp_path) == {"replica1": ours.pid}
         assert hall.stop(tmp_path) == [f"replica1 (pid {ours.pid})"]
         assert ours.wait(timeout=10) is not None
