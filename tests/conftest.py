@@ -27,13 +27,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(script: str = "app.py", port: int | None = None, timeout: float = 90.0):
-    """Start `streamlit run script` on 127.0.0.1; return (process, url) once its health check answers."""
+def start_app(script: str = "app.py", port: int | None = None, timeout: float = 90.0, env: dict | None = None):
+    """Start `streamlit run script` on 127.0.0.1; return (process, url) once its health check answers.
+
+    `env`: variables set for the server on top of this process's environment (which stays as it is)."""
     port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=None if env is None else {**os.environ, **env})
     # Drain the server's output in a thread (a full pipe would stall the server); keep the last lines for errors.
     proc.output_tail = collections.deque(maxlen=200)
 

@@ -4,7 +4,6 @@ the same harness (tests/apps/latent_plane_app.py), so their branches of ui/laten
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +43,7 @@ def harness(tmp_path_factory, browser):
     folder = tmp_path_factory.mktemp("activation-checkpoints")
     models = _random_models(folder)
     env = {"LATENT_PLANE_MODELS": ",".join(ACTIVATIONS), ckpt_mod.CHECKPOINT_DIR_ENV: str(folder)}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc, url = start_app("tests/apps/latent_plane_app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    proc, url = start_app("tests/apps/latent_plane_app.py", env=env)
     page = browser.new_page()
     try:
         page.goto(url)

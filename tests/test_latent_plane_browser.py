@@ -62,16 +62,7 @@ def page(models, browser):
     env = {"LATENT_PLANE_MODELS": ",".join(NAMES), "LATENT_PLANE_BROKEN": "1"}
     if folder is not None:
         env[ckpt_mod.CHECKPOINT_DIR_ENV] = str(folder)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc, url = start_app("tests/apps/latent_plane_app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    proc, url = start_app("tests/apps/latent_plane_app.py", env=env)
     page = browser.new_page()
     try:
         page.goto(url)

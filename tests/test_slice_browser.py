@@ -7,7 +7,6 @@ pixels span 0..1) saved to a temporary folder: the maths is what is tested, not 
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -48,16 +47,7 @@ def models(tmp_path_factory):
 def page(models, browser):
     _, folder = models
     env = {ckpt_mod.CHECKPOINT_DIR_ENV: str(folder), "SLICE_KIND": "prior", "SLICE_SEED": "4"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc, url = start_app("tests/apps/slice_app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    proc, url = start_app("tests/apps/slice_app.py", env=env)
     page = browser.new_page()
     try:
         page.goto(url)
@@ -127,16 +117,7 @@ def test_codes_are_drawn_where_they_project(page, models):
 @pytest.fixture(scope="module")
 def whitened_page(browser):
     env = {"SLICE_WHITENED_2D": "ae-z2"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc, url = start_app("tests/apps/slice_app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    proc, url = start_app("tests/apps/slice_app.py", env=env)
     page = browser.new_page()
     try:
         page.goto(url)
