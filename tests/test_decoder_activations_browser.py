@@ -12,7 +12,7 @@ import torch
 from conftest import start_app, stop_app
 
 from vae import checkpoint as ckpt_mod
-from vae import export
+from vae import decoder_bytes
 from vae.models import ModelConfig, build_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,7 +61,7 @@ def test_the_payloads_carry_the_activation_under_test():
     for name, activation in ACTIVATIONS.items():
         torch.manual_seed(0)
         model = build_model(ModelConfig(kind="vae", latent_dim=2, hidden=(8, 4), activation=activation))
-        layers = export.decoder_layers(model)
+        layers = decoder_bytes.decoder_layers(model)
         assert [act for _, _, act, _ in layers] == [activation, activation, None], name
 
 

@@ -1,4 +1,4 @@
-"""ui/export.py and the download buttons: file names, PNG and GIF bytes (sizes, frames, timing), and AppTests that
+"""ui/downloads.py and the download buttons: file names, PNG and GIF bytes (sizes, frames, timing), and AppTests that
 every picture on the explorer and the disentanglement page has a download whose bytes are a real PNG or GIF."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from ui import export as E
+from ui import downloads as D
+from ui import images as E
 from ui import state as S
 from vae.checkpoint import CHECKPOINT_DIR, available
 
@@ -27,18 +28,18 @@ def digits(n: int, seed: int = 0) -> np.ndarray:
 # --- names and sizes ----------------------------------------------------------------------------------------------
 
 def test_file_names_are_safe_and_readable():
-    assert E.file_name("vae-z2", "decoded", "z1", 0.5, "z2", -1.2, ext="png") == "vae-z2_decoded_z1_0.5_z2_-1.2.png"
-    assert E.file_name("ae-z2", "grid", "15x15", "extent", 2.0, "gaussian", ext="png") == \
+    assert D.file_name("vae-z2", "decoded", "z1", 0.5, "z2", -1.2, ext="png") == "vae-z2_decoded_z1_0.5_z2_-1.2.png"
+    assert D.file_name("ae-z2", "grid", "15x15", "extent", 2.0, "gaussian", ext="png") == \
         "ae-z2_grid_15x15_extent_2_gaussian.png"
-    assert E.file_name("../../etc/passwd", "a b,c", ext="gif") == "etc-passwd_a-b-c.gif"
-    assert E.file_name("\u03b2 = 4", "", None, ext="png") == "4.png"
-    assert E.file_name("<script>", ext="png") == "script.png"
-    assert E.number(-0.00001) == "0" and E.number(2.5) == "2.5" and E.number(-1.23456) == "-1.2346"
+    assert D.file_name("../../etc/passwd", "a b,c", ext="gif") == "etc-passwd_a-b-c.gif"
+    assert D.file_name("\u03b2 = 4", "", None, ext="png") == "4.png"
+    assert D.file_name("<script>", ext="png") == "script.png"
+    assert D.number(-0.00001) == "0" and D.number(2.5) == "2.5" and D.number(-1.23456) == "-1.2346"
 
 
 @pytest.mark.parametrize("width,factor", [(28, 12), (28 * 15, 4), (28 * 30, 2), (5000, 1), (0, 12)])
 def test_slide_factor_brings_the_long_side_near_1680_pixels(width, factor):
-    assert E.slide_factor(width) == factor
+    assert D.slide_factor(width) == factor
 
 
 def test_png_of_a_digit_is_an_upscaled_grayscale_image():
@@ -196,7 +197,7 @@ def test_every_explorer_picture_downloads_as_png_and_the_path_as_gif(captured):
         if size:
             assert im.size == size, name
     strip = Image.open(io.BytesIO(_bytes(captured["vae-z2_interpolation_3-to-2_6-steps_linear.png"])[1]))
-    assert strip.height == 28 * E.slide_factor(6 * 29 - 1), "the film strip at slide size"
+    assert strip.height == 28 * D.slide_factor(6 * 29 - 1), "the film strip at slide size"
 
 
 @pytest.mark.slow

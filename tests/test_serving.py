@@ -56,7 +56,7 @@ def test_a_damaged_copy_of_a_published_payload_gets_no_url(monkeypatch):
     import numpy as np
 
     from ui import latent_plane as lp
-    from vae.export import pack
+    from vae.decoder_bytes import pack
     payload = pack({"kind": "mlp_decoder", "payload_id": "feedc0ffee"}, {"w": np.ones(4, np.float32)})
     monkeypatch.setitem(lp._PUBLISHED, "feedc0ffee", (payload, "app/static/latent-explorer/x.lex"))
     assert lp.published_url(payload) == "app/static/latent-explorer/x.lex"
@@ -67,7 +67,7 @@ def test_a_damaged_copy_of_a_published_payload_gets_no_url(monkeypatch):
 # --- a running app, at the protocol level ---------------------------------------------------------------------------
 
 def _lex_header(data: bytes, offset: int = 0) -> tuple[dict, int]:
-    """(header, end of the header) of the LEX1 container at `offset` (vae/export.py)."""
+    """(header, end of the header) of the LEX1 container at `offset` (vae/decoder_bytes.py)."""
     assert data[offset:offset + 4] == b"LEX1"
     (n,) = struct.unpack_from("<I", data, offset + 4)
     return json.loads(data[offset + 8:offset + 8 + n]), offset + 8 + n

@@ -23,9 +23,9 @@ from vae import checkpoint as ckpt_mod
 from vae import latent, registry
 from vae.metrics import ACTIVE_UNIT_THRESHOLD, active_units, kl_per_dimension
 
-from . import export, projector, resources
+from . import downloads, projector, resources
 from . import state as S
-from .images import png_bytes, to_uint8, upscale
+from .images import bounce_order, gif_bytes, image_png, png_bytes, to_uint8, upscale
 
 TRAVERSAL_RANGE = 3.0  # traversals run over z_j in [-3, 3]: +-3 standard deviations of the N(0, 1) prior
 GIF_STEPS = 21  # values from -3 to 3 in the GIF (steps of 0.3); the sweep goes there and back
@@ -263,7 +263,7 @@ def traversal_png(images: np.ndarray, row_labels: Sequence[str], values: Sequenc
 
 def sweep_order(n: int) -> list[int]:
     """Frame order of a there-and-back sweep over n values: 0..n-1 then n-2..1 (no repeated ends): 2n - 2 frames."""
-    return export.bounce_order(n)
+    return bounce_order(n)
 
 
 def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10, frame_ms: int = 80,
@@ -288,7 +288,7 @@ def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10,
         x = 2 + (float(values[k]) + limit) / (2 * limit) * (side - 5)
         draw.rectangle([x - strip // 3, side + 1, x + strip // 3, side + strip - 2], fill=255)
         frames.append(frame)
-    return export.gif_bytes(frames, frame_ms=frame_ms, bounce=True, hold_ms=None)  # there and back: sweep_order(n)
+    return gif_bytes(frames, frame_ms=frame_ms, bounce=True, hold_ms=None)  # there and back: sweep_order(n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -403,7 +403,7 @@ def closeup_gif(info: VaeInfo, stats: PosteriorStats, dim: int, index: int | Non
     gif = gif_bytes(info.name, index, dim)
     st.image(gif, caption=f"z{dim} swept \u22123 \u2192 +3 \u2192 \u22123 around {center_text(index)}")
     st.download_button("Download this sweep as GIF", gif,
-                       file_name=export.file_name(info.name, f"z{dim}", "traversal", center_part(index), ext="gif"),
+                       file_name=downloads.file_name(info.name, f"z{dim}", "traversal", center_part(index), ext="gif"),
                        mime="image/gif", key="dis_download_gif", on_click="ignore", icon=":material/download:",
                        help=f"{2 * GIF_STEPS - 2} frames: {GIF_STEPS} values from \u22123 to +3 and back, looping")
 
@@ -414,7 +414,7 @@ def closeup_row(info: VaeInfo, stats: PosteriorStats, dim: int, index: int | Non
     images = traversal(info.name, index, [dim], values)
     png = traversal_png(images, [f"z{dim}"], values, factor=grid_factor(n_cols, 1100))
     st.image(png, output_format="PNG", caption=f"z{dim} from \u22123 to +3 around {center_text(index)}")
-    st.download_button("Download this row as PNG", png, file_name=export.file_name(
+    st.download_button("Download this row as PNG", png, file_name=downloads.file_name(
         info.name, f"z{dim}", "traversal-row", center_part(index), f"{n_cols}-cols", ext="png"), mime="image/png",
         key="dis_download_row", on_click="ignore", icon=":material/download:")
 
@@ -442,7 +442,7 @@ def traversal_grid(info: VaeInfo, stats: PosteriorStats, index: int | None, n_co
     st.image(png, output_format="PNG",
              caption=f"{info.name}: rows z\u2c7c by decreasing KL ({len(dims)} of {d}), {n_cols} columns from "
                      f"\u22123 to +3, around {center_text(index)}")
-    st.download_button("Download the grid as PNG", png, mime="image/png", file_name=export.file_name(
+    st.download_button("Download the grid as PNG", png, mime="image/png", file_name=downloads.file_name(
         info.name, "traversal-grid", center_part(index), f"{n_cols}-cols", f"{len(dims)}-dims", ext="png"),
         key="dis_download_png", on_click="ignore", icon=":material/download:")
 
@@ -488,13 +488,13 @@ def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
             pngs[f"beta = {info.beta:g}  ({n})"] = png  # ASCII: PIL's default font has no \u03b2
             st.image(png, output_format="PNG", width="stretch",
                      caption=f"{n}: top {len(dims)} dimensions by KL around {center_text(index)}")
-            st.download_button("Download PNG", png, mime="image/png", file_name=export.file_name(
+            st.download_button("Download PNG", png, mime="image/png", file_name=downloads.file_name(
                 n, "top-dims-traversal", center_part(index), f"{len(dims)}-rows", ext="png"),
                 key=f"dis_download_cmp_{n}", on_click="ignore", icon=":material/download:")
     if len(pngs) >= 2:
-        export.download("Download the comparison as one PNG", lambda: side_by_side_png(pngs),
-                        export.file_name("beta-comparison", *names, center_part(index), f"{n_rows}-rows", ext="png"),
-                        export.PNG, key="dis_download_cmp_all",
+        downloads.download("Download the comparison as one PNG", lambda: side_by_side_png(pngs),
+                        downloads.file_name("beta-comparison", *names, center_part(index), f"{n_rows}-rows", ext="png"),
+                        downloads.PNG, key="dis_download_cmp_all",
                         help="The traversals above side by side, each under its \u03b2: one picture for a slide")
 
 
@@ -511,4 +511,4 @@ def side_by_side_png(pngs: Mapping[str, bytes], gap: int = 32) -> bytes:
         draw.text((x + im.width // 2, head // 2), title, fill=0, font=font, anchor="mm")
         canvas.paste(im, (x, head))
         x += im.width + gap
-    return export.image_png(canvas)
+    return image_png(canvas)

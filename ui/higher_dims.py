@@ -16,7 +16,7 @@ import streamlit as st
 from vae import latent, registry, samplers
 from vae import slice as sl
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint
-from vae.export import UnsupportedDecoder, decoder_payload
+from vae.decoder_bytes import UnsupportedDecoder, decoder_payload
 
 from . import latent_plane as lp
 from . import projector, resources

@@ -1,6 +1,6 @@
 """The live latent plane: a Streamlit component that decodes the z under the pointer in the browser.
 
-The page sends the model's MLP decoder once, as bytes (`vae.export.decoder_payload`, about 1.6 MB in float16 for the
+The page sends the model's MLP decoder once, as bytes (`vae.decoder_bytes.decoder_payload`, about 1.6 MB in float16 for the
 shipped 2 -> 256 -> 512 -> 512 -> 784 decoders), with the encoded test digits; the browser then decodes on every
 animation frame without a server round trip. A click pins z and reruns the script with the new state.
 
@@ -15,7 +15,7 @@ animation frame without a server round trip. A click pins z and reruns the scrip
     ae_state["pinned"]  # None, or {"z": [x, y], "nearest_index": int | None, "seq": int}
 
 Data layout (what the JavaScript in latent_plane.js reads): the component's `data` is bytes, two LEX1 containers
-(vae/export.py) back to back: first the small options (title, view, circles, ellipses, overlay points, pinned z,
+(vae/decoder_bytes.py) back to back: first the small options (title, view, circles, ellipses, overlay points, pinned z,
 link group, sizes) as a JSON header with no arrays, then the payload. Streamlit takes `data` as bytes *or* JSON, not
 both; keeping the options in their own container lets the browser re-read them on every rerun and re-parse the
 decoder only when the payload's id changes. The payload itself is built once per checkpoint (cached on name + mtime)
@@ -42,7 +42,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import components, resources
 from vae.checkpoint import SESSION_PREFIX
-from vae.export import UnsupportedDecoder, decoder_payload, pack
+from vae.decoder_bytes import UnsupportedDecoder, decoder_payload, pack
 
 COMPONENT_NAME = "latent-explorer.latent_plane"  # declared in pyproject.toml: served as files
 _SENT_KEY = "_latent_plane_sent"  # session state: {plane key: id of the payload this session's browser holds}
@@ -292,7 +292,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
-    payload: `plane_payload(name).payload` (or `vae.export.decoder_payload` with "points" and "labels" arrays).
+    payload: `plane_payload(name).payload` (or `vae.decoder_bytes.decoder_payload` with "points" and "labels" arrays).
     view: {"x": [lo, hi], "y": [lo, hi]}; the shorter range is widened so both axes keep the same scale.
     circles: radii of the prior's sigma circles. extra_ellipses: [{"x": [...], "y": [...], "label", "color",
     "dash"}], e.g. an AE's fitted Gaussian or a digit's q(z|x). overlay_points: an (n, 2) array or

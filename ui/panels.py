@@ -16,9 +16,9 @@ import streamlit as st
 from vae import gaussian, latent, registry
 from vae.checkpoint import SESSION_PREFIX, Checkpoint, resolve
 
-from . import export, maps, projector, resources, share
+from . import downloads, maps, projector, resources, share
 from . import state as S
-from .images import png_bytes, png_data_uri, tile
+from .images import gif_bytes, image_png, interpolation_frames, labelled_row, png_bytes, png_data_uri, tile
 
 MODEL_LABEL = {kind: registry.label(kind) for kind in registry.EXPLORABLE_KINDS}  # {"ae": "AE", "vae": "VAE"}
 
@@ -144,9 +144,9 @@ def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
             # one element holding the three pictures side by side: each element and layout block is a message
             st.image([shown.decoded, shown.near, shown.train],
                      caption=["decoded here (server)", shown.near_caption, shown.train_caption])
-            export.download_png("Digit (PNG)", shown.image, export.file_name(
+            downloads.download_png("Digit (PNG)", shown.image, downloads.file_name(
                 ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
-                key=f"export_pinned_{ckpt.name}", factor=export.DIGIT_FACTOR)
+                key=f"export_pinned_{ckpt.name}", factor=downloads.DIGIT_FACTOR)
 
 
 def selected_panel(models: list[Checkpoint], index: int) -> None:
@@ -176,7 +176,7 @@ def selected_panel(models: list[Checkpoint], index: int) -> None:
                 mosaic = tile(latent.decode(ckpt.model, draws), 8)
                 st.image(png_bytes(mosaic, 3), output_format="PNG",
                          caption="decoded draws z = \u03bc + \u03c3\u00b7\u03b5: one input, many codes, similar digits")
-                export.download_png("Draws (PNG)", mosaic, export.file_name(
+                downloads.download_png("Draws (PNG)", mosaic, downloads.file_name(
                     ckpt.name, f"digit-{index}", "posterior-draws", f"seed-{seed}", ext="png"),
                     key=f"export_draws_{ckpt.name}")
 
@@ -188,10 +188,10 @@ def _download_reconstructions(models: list[Checkpoint], index: int) -> None:
         latent.decode(c.model, resources.encoded(c.name)[0][index:index + 1])[0] for c in models]
     names = ["input"] + [c.name for c in models]
     title = f"test digit #{index} (a {data.y_test[index]}) and its reconstructions"
-    export.download("Digit + reconstructions (PNG)",
-                    lambda: export.image_png(export.labelled_row(row, names, 8, title=title)),
-                    export.file_name(f"digit-{index}", "reconstructions", *(c.name for c in models), ext="png"),
-                    export.PNG, key="export_reconstructions",
+    downloads.download("Digit + reconstructions (PNG)",
+                    lambda: image_png(labelled_row(row, names, 8, title=title)),
+                    downloads.file_name(f"digit-{index}", "reconstructions", *(c.name for c in models), ext="png"),
+                    downloads.PNG, key="export_reconstructions",
                     help="The test digit and decode(\u03bc(x)) of each model, labelled, for a slide")
 
 
@@ -224,7 +224,7 @@ def grid_panel(models: list[Checkpoint]) -> None:
             st.image(png_bytes(mosaic, max(1, 420 // (28 * n)) or 1),
                      caption=f"{label(ckpt)} over z in \u00b1{extent:g} (prior scale)", output_format="PNG",
                      width="stretch")
-            export.download_png("Grid (PNG)", mosaic, export.file_name(
+            downloads.download_png("Grid (PNG)", mosaic, downloads.file_name(
                 ckpt.name, "grid", f"{n}x{n}", "extent", float(extent), spacing, ext="png"),
                 key=f"export_grid_{ckpt.name}")
             if not registry.has_prior(ckpt.model):  # the Gaussian fitted to its codes
@@ -236,7 +236,7 @@ def grid_panel(models: list[Checkpoint]) -> None:
                          caption=f"{label(ckpt)} over its own codes: centre ({g.mean[0]:.1f}, {g.mean[1]:.1f}), "
                                  f"\u00b1{extent:g} of their standard deviations ({sd[0]:.1f}, {sd[1]:.1f})",
                          output_format="PNG", width="stretch")
-                export.download_png("Grid over its codes (PNG)", mosaic, export.file_name(
+                downloads.download_png("Grid over its codes (PNG)", mosaic, downloads.file_name(
                     ckpt.name, "grid-own-codes", f"{n}x{n}", "extent", float(extent), spacing, ext="png"),
                     key=f"export_grid_own_{ckpt.name}")
 
@@ -275,16 +275,16 @@ def interpolation_panel(models: list[Checkpoint]) -> None:
         if reading:
             st.caption(reading)
             crossings[label(ckpt)] = maps.path_crossings(images)
-        export.download_png("Film strip (PNG)", strip,
-                            export.file_name(ckpt.name, "interpolation", *setting, ext="png"),
+        downloads.download_png("Film strip (PNG)", strip,
+                            downloads.file_name(ckpt.name, "interpolation", *setting, ext="png"),
                             key=f"export_strip_{ckpt.name}")
     # ASCII "->": the font drawn into the picture (PIL's default) has no arrow
     title = f"#{start} (a {data.y_test[start]}) -> #{end} (a {data.y_test[end]}), {kind}, {steps} steps"
-    export.download(
+    downloads.download(
         "Animated GIF, models side by side",
-        lambda: export.gif_bytes(export.interpolation_frames(list(films.values()), list(films), 8, title=title),
+        lambda: gif_bytes(interpolation_frames(list(films.values()), list(films), 8, title=title),
                                  frame_ms=max(40, min(150, 1500 // steps))),
-        export.file_name("interpolation", *setting, "_vs_".join(films), ext="gif"), export.GIF,
+        downloads.file_name("interpolation", *setting, "_vs_".join(films), ext="gif"), downloads.GIF,
         key="export_interp_gif",
         help="Both models morph in step, there and back, looping: one file for a slide, so the two paths play side "
              "by side. The ends are held a little longer.")
@@ -334,14 +334,14 @@ def samples_panel(models: list[Checkpoint]) -> None:
             mosaic = tile(latent.decode(ckpt.model, z), per_row)
             st.image(png_bytes(mosaic, 2), output_format="PNG", caption=f"{label(ckpt)}: z ~ N(0, I)",
                      width="stretch")
-            export.download_png("Samples (PNG)", mosaic, export.file_name(
+            downloads.download_png("Samples (PNG)", mosaic, downloads.file_name(
                 ckpt.name, "prior-samples", f"M-{m}", f"seed-{seed}", ext="png"), key=f"export_samples_{ckpt.name}")
             if not registry.has_prior(ckpt.model):
                 z = latent.sample_codes(m, ckpt.config.latent_dim, seed, fitted_gaussian(ckpt))
                 mosaic = tile(latent.decode(ckpt.model, z), per_row)
                 st.image(png_bytes(mosaic, 2), output_format="PNG",
                          caption=f"{label(ckpt)}: z ~ Gaussian fitted to its codes", width="stretch")
-                export.download_png("Samples (PNG)", mosaic, export.file_name(
+                downloads.download_png("Samples (PNG)", mosaic, downloads.file_name(
                     ckpt.name, "fitted-gaussian-samples", f"M-{m}", f"seed-{seed}", ext="png"),
                     key=f"export_samples_fit_{ckpt.name}")
     with cols[-1]:
@@ -356,7 +356,7 @@ GAUSSIAN_NAME = "gaussian-pixels"
 
 def gaussian_samples(m: int, seed: int, per_row: int) -> None:
     """The baseline beside the decoders: M samples x = L z + mu of one Gaussian fitted to the 784 training pixels,
-    drawn with the same seed, clipped to [0, 1], with a PNG download (ui.export, like the models' samples)."""
+    drawn with the same seed, clipped to [0, 1], with a PNG download (ui.downloads, like the models' samples)."""
     loaded = resources.load_model(GAUSSIAN_NAME)
     if loaded.checkpoint is None:
         if not resolve(GAUSSIAN_NAME).is_dir():
@@ -368,7 +368,7 @@ def gaussian_samples(m: int, seed: int, per_row: int) -> None:
     mosaic = tile(gaussian.sample(loaded.checkpoint.model, m, seed), per_row)
     st.image(png_bytes(mosaic, 2), output_format="PNG", width="stretch",
              caption="Gaussian on pixels: x = L z + \u03bc, z ~ N(0, I\u2087\u2088\u2084), clipped to [0, 1]")
-    export.download_png("Samples (PNG)", mosaic, export.file_name(
+    downloads.download_png("Samples (PNG)", mosaic, downloads.file_name(
         GAUSSIAN_NAME, "samples", f"M-{m}", f"seed-{seed}", ext="png"), key=f"export_samples_{GAUSSIAN_NAME}")
     manifest = loaded.checkpoint.manifest
     confident, draws = manifest["test_metrics"].get("confident"), manifest["training"].get("judge_draws")

@@ -48,7 +48,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from vae import latent
 
 from . import state as S
-from .export import number as num  # 4 decimals: far below the smallest cell any page draws
+from .downloads import number as num  # 4 decimals: far below the smallest cell any page draws
 
 EXPLORER, DISENTANGLEMENT, LESSON = "explorer", "disentanglement", "lesson"  # the pages' url_path in app.py
 # The explorer's tabs: link value -> the tab's label (st.tabs keeps the label in state.EXPLORER_TAB)

@@ -35,7 +35,7 @@ class ModelFamily:
     module_class: str  # "module:attribute" of the nn.Module built from the config (its __init__ takes the config)
     has_posterior: bool  # encode(x) gives q(z|x) = N(mu, diag(exp(logvar))): ELBO, IWAE, ellipses, KL per dimension
     has_prior: bool  # p(z) = N(0, I) to sample z from
-    browser_decodable: bool  # its MLP decoders run in the browser (vae.export); conv decoders never do
+    browser_decodable: bool  # its MLP decoders run in the browser (vae.decoder_bytes); conv decoders never do
     explorable: bool  # an autoencoder with a latent space: offered by the explorer, draw, train and import pages
 
     def config_type(self) -> type:

@@ -1,4 +1,4 @@
-"""vae.export: the LEX1 container and the decoder payload the browser runs (tiny random models)."""
+"""vae.decoder_bytes: the LEX1 container and the decoder payload the browser runs (tiny random models)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from helpers import tiny_config
 
-from vae.export import (MAGIC, SMALL_LAYER, PayloadError, UnsupportedDecoder, decode_numpy, decoder_layers,
+from vae.decoder_bytes import (MAGIC, SMALL_LAYER, PayloadError, UnsupportedDecoder, decode_numpy, decoder_layers,
                         decoder_payload, pack, unpack)
 from vae.models import ModelConfig, build_model
 
