@@ -1,6 +1,10 @@
-"""Tiny configs shared by the unit tests."""
+"""What several test files share: tiny model configs for the unit tests, and for the browser tests and the screenshot
+commands the waits for a page's latent planes and an app server with a headless Chromium."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from vae.models import ModelConfig
 
@@ -25,3 +29,44 @@ TINY_FAMILIES = {
     "judge": {"kind": "judge", "channels": [2, 4], "features": 8, "dropout": 0.0},
     "gaussian": {"kind": "gaussian", "dim": 6, "jitter": 1e-6},
 }
+
+
+# --- pages in Chromium (browser tests and the screenshot commands) -----------------------------------------------
+
+SHIPPED_PLANES = ("plane_ae-z2", "plane_vae-z2")  # the explorer's two live planes (ui/latent_plane.py keys)
+IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"  # no script run in progress
+# Each plane has drawn its view and holds its decoder: the decoder arrives by its own fetch after the plane is
+# mounted, and payloadId is set once it has (a hover before that decodes nothing).
+DECODERS_READY = ("(keys) => window.__latentPlane && keys.every(k => window.__latentPlane[k] && "
+                  "window.__latentPlane[k].view && window.__latentPlane[k].payloadId)")
+
+
+def wait_for_decoders(page, keys: Sequence[str] = SHIPPED_PLANES, timeout: float = 120_000) -> None:
+    """Wait until every latent plane in `keys` is drawn and has its decoder (timeout in ms)."""
+    page.wait_for_function(DECODERS_READY, arg=list(keys), timeout=timeout)
+
+
+def settle(page, ms: int = 1500, timeout: float = 60_000) -> None:
+    """Wait until the app is idle (no script run in progress), then `ms` more for the browser to draw."""
+    page.wait_for_function(IDLE, timeout=timeout)
+    page.wait_for_timeout(ms)
+
+
+@contextmanager
+def app_in_chromium(port: int | None = None) -> Iterator[tuple[object, str]]:
+    """A fresh app server and a headless Chromium for a script (the screenshot commands): yields (browser, url) and
+    closes both afterwards, whatever happened. `port`: None for a free one."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+
+    proc, url = start_app(port=port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser, url
+            finally:
+                browser.close()
+    finally:
+        stop_app(proc)

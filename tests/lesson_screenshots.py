@@ -8,9 +8,8 @@ import argparse
 import random
 import sys
 
-from playwright.sync_api import sync_playwright
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, start_app, stop_app
+from tests.conftest import REPO_ROOT
+from tests.helpers import IDLE, app_in_chromium
 from ui.lesson import N_STEPS, STEPS
 
 OUT = REPO_ROOT / "docs" / "lesson"
@@ -19,10 +18,10 @@ PLANES_READY = ("() => [...document.querySelectorAll('.lp-root')].length === 0 |
 
 
 def settle(page, ms: int = 1500) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
+    page.wait_for_function(IDLE, timeout=120_000)
     page.wait_for_timeout(ms)
     page.wait_for_function(PLANES_READY, timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
+    page.wait_for_function(IDLE, timeout=120_000)
 
 
 def open_step(page, url: str, n: int) -> None:
@@ -40,28 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.split("x"))
     steps = [int(s) for s in args.steps.split(",") if s] or list(range(1, N_STEPS + 1))
     OUT.mkdir(parents=True, exist_ok=True)
-    proc, url = start_app(port=random.randint(8600, 8699))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": width, "height": height})
-            for n in steps:
-                open_step(page, url, n)
-                suffix = "" if args.size == "1280x720" else f"-{args.size}"
-                if STEPS[n - 1].slug == "amortization":  # run the fit first: the step is about its result
-                    page.get_by_role("button", name="Fit q(z|x) to this digit alone").click()
-                    page.get_by_text("ELBO: encoder's q").wait_for(timeout=120_000)
-                    settle(page, 2000)
-                page.mouse.move(5, height - 5)  # no tooltip over the view
-                if STEPS[n - 1].question:
-                    page.screenshot(path=str(OUT / f"step-{n:02d}-question{suffix}.png"))
-                    page.keyboard.press("r")
-                    settle(page, 2500)
-                page.screenshot(path=str(OUT / f"step-{n:02d}{suffix}.png"))
-                print(f"step {n}: wrote docs/lesson/step-{n:02d}{suffix}.png", flush=True)
-            browser.close()
-    finally:
-        stop_app(proc)
+    with app_in_chromium(port=random.randint(8600, 8699)) as (browser, url):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        for n in steps:
+            open_step(page, url, n)
+            suffix = "" if args.size == "1280x720" else f"-{args.size}"
+            if STEPS[n - 1].slug == "amortization":  # run the fit first: the step is about its result
+                page.get_by_role("button", name="Fit q(z|x) to this digit alone").click()
+                page.get_by_text("ELBO: encoder's q").wait_for(timeout=120_000)
+                settle(page, 2000)
+            page.mouse.move(5, height - 5)  # no tooltip over the view
+            if STEPS[n - 1].question:
+                page.screenshot(path=str(OUT / f"step-{n:02d}-question{suffix}.png"))
+                page.keyboard.press("r")
+                settle(page, 2500)
+            page.screenshot(path=str(OUT / f"step-{n:02d}{suffix}.png"))
+            print(f"step {n}: wrote docs/lesson/step-{n:02d}{suffix}.png", flush=True)
     return 0
 
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from playwright.sync_api import sync_playwright
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, start_app, stop_app
-from tests.screenshots import _save, _settle
+from tests.helpers import app_in_chromium, wait_for_decoders
+from tests.screenshots import _save, _settle, scroll_main
 
 SIZES = ((1280, 720), (1920, 1080))
 SLICES = ("slice_ae", "slice_vae")
@@ -24,56 +22,46 @@ def _slice_pixel(page, key: str, ab) -> tuple[float, float]:
 
 def _scroll_to(page, top_js: str, margin: int = 12) -> None:
     """Scroll Streamlit's main container so that the viewport y given by `top_js` (a JS expression) sits `margin` px
-    below the top (the components live in shadow roots, so positions come from their test hooks)."""
-    page.evaluate("() => { let p = document.querySelector('h1'); while (p && !(p.scrollHeight > p.clientHeight &&"
-                  " /(auto|scroll)/.test(getComputedStyle(p).overflowY))) p = p.parentElement;"
-                  f" (p || window).scrollBy(0, ({top_js}) - {margin}); }}")
-    page.wait_for_timeout(500)
+    below the top."""
+    scroll_main(page, f"({top_js}) - {margin}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """argv: sizes to take, e.g. ["1280x720"] (default: all of SIZES)."""
     argv = sys.argv[1:] if argv is None else argv
     sizes = [tuple(int(v) for v in a.split("x")) for a in argv] or SIZES
-    proc, url = start_app()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for w, h in sizes:
-                page = browser.new_page(viewport={"width": w, "height": h})
-                page.goto(url)  # the home page, then the sidebar link: a fresh server's first deep link shows a notice
-                _settle(page, 1000)
-                page.get_by_role("link", name="Higher dimensions").first.click()
-                page.wait_for_function("() => window.__latentPlane && " + " && ".join(
-                    f"window.__latentPlane['{k}'] && window.__latentPlane['{k}'].lastDecode" for k in SLICES),
-                    timeout=600_000)
-                _settle(page, 2000)
-                _scroll_to(page, "[...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Samples'))"
-                                 ".getBoundingClientRect().top", 70)
-                _save(page, None, f"higher-dims-samples-{w}.png")
-                _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 80)
-                x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
-                page.mouse.move(x, y)
-                page.wait_for_timeout(600)
-                _save(page, None, f"higher-dims-slice-{w}.png")
+    with app_in_chromium() as (browser, url):
+        for w, h in sizes:
+            page = browser.new_page(viewport={"width": w, "height": h})
+            page.goto(url)  # the home page, then the sidebar link: a fresh server's first deep link shows a notice
+            _settle(page, 1000)
+            page.get_by_role("link", name="Higher dimensions").first.click()
+            page.wait_for_function("() => window.__latentPlane && " + " && ".join(
+                f"window.__latentPlane['{k}'] && window.__latentPlane['{k}'].lastDecode" for k in SLICES),
+                timeout=600_000)
+            _settle(page, 2000)
+            _scroll_to(page, "[...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Samples'))"
+                             ".getBoundingClientRect().top", 70)
+            _save(page, None, f"higher-dims-samples-{w}.png")
+            _scroll_to(page, "window.__latentPlane['slice_ae'].plotRect().top", 80)
+            x, y = _slice_pixel(page, "slice_vae", (0.6, 0.9))
+            page.mouse.move(x, y)
+            page.wait_for_timeout(600)
+            _save(page, None, f"higher-dims-slice-{w}.png")
 
-                page.get_by_role("link", name="Explorer").first.click()
-                page.wait_for_function("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
-                                       "k => window.__latentPlane[k] && window.__latentPlane[k].view)", timeout=120_000)
-                _settle(page)
-                page.get_by_text("Both planes in whitened units").click()
-                _settle(page, 1500)
-                page.get_by_text("where the codes are (aggregate posterior)").click()
-                page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-                                       ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
-                                       timeout=180_000)
-                _settle(page, 2000)
-                _scroll_to(page, "window.__latentPlane['plane_ae-z2'].plotRect().top", 110)
-                _save(page, None, f"explorer-whitened-{w}.png")
-                page.close()
-            browser.close()
-    finally:
-        stop_app(proc)
+            page.get_by_role("link", name="Explorer").first.click()
+            wait_for_decoders(page)
+            _settle(page)
+            page.get_by_text("Both planes in whitened units").click()
+            _settle(page, 1500)
+            page.get_by_text("where the codes are (aggregate posterior)").click()
+            page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                                   ".filter(e => e.innerText.startsWith('Where the codes are')).length >= 2",
+                                   timeout=180_000)
+            _settle(page, 2000)
+            _scroll_to(page, "window.__latentPlane['plane_ae-z2'].plotRect().top", 110)
+            _save(page, None, f"explorer-whitened-{w}.png")
+            page.close()
     return 0
 
 

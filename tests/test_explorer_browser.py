@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from helpers import wait_for_decoders
 from tests.conftest import start_app, stop_app
 from tests.test_latent_plane_browser import hook, hover, pixel_of, torch_pixels, z_at
 from vae.checkpoint import load_checkpoint
@@ -16,8 +17,6 @@ from vae.latent import encode_images
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAMES = ("ae-z2", "vae-z2")
-READY = ("() => window.__latentPlane && ['plane_ae-z2', 'plane_vae-z2'].every("
-         "k => window.__latentPlane[k] && window.__latentPlane[k].view && window.__latentPlane[k].payloadId)")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def page(browser):
     page.set_viewport_size({"width": 1500, "height": 1300})
     try:
         page.goto(f"{url}/explorer")
-        page.wait_for_function(READY, timeout=120_000)
+        wait_for_decoders(page)
         yield page
     finally:
         page.close()
@@ -75,7 +74,7 @@ def test_after_a_page_switch_the_planes_fetch_their_decoder_again(page):
     nav.filter(has_text="Home").first.click()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
     nav.filter(has_text="Explorer").first.click()
-    page.wait_for_function(READY, timeout=60_000)
+    wait_for_decoders(page, timeout=60_000)
     loading = page.locator(".lp-message").filter(has_text="Loading the decoder")
     for i in range(loading.count()):  # each new plane asks the server for its decoder, and gets it
         loading.nth(i).wait_for(state="hidden", timeout=60_000)

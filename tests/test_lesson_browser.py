@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+from helpers import wait_for_decoders
 
-READY = ("(keys) => window.__latentPlane && keys.every(k => window.__latentPlane[k] && "
-         "window.__latentPlane[k].view && window.__latentPlane[k].payloadId)")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _idle(page, ms: int = 800) -> None:
@@ -40,7 +39,7 @@ def test_wheel_zooms_about_the_pointer_which_still_decodes_and_double_click_rese
     tab.set_viewport_size({"width": 1600, "height": 1000})
     tab.goto(f"{app_url}/explorer")
     key = "plane_vae-z2"
-    tab.wait_for_function(READY, arg=[key], timeout=120_000)
+    wait_for_decoders(tab, [key])
     _idle(tab)
     home = tab.evaluate(f"() => window.__latentPlane['{key}'].view")
     target = (0.6, -0.4)
@@ -94,7 +93,7 @@ def test_lesson_keys_move_between_steps_and_reveal(tab, app_url):
 def test_share_link_keeps_the_open_tab(tab, app_url):
     tab.set_viewport_size({"width": 1400, "height": 1000})
     tab.goto(f"{app_url}/explorer")
-    tab.wait_for_function(READY, arg=["plane_vae-z2"], timeout=120_000)
+    wait_for_decoders(tab, ["plane_vae-z2"])
     _idle(tab)
     tab.get_by_role("tab", name="Interpolation").click()
     tab.wait_for_function("() => location.search.includes('tab=interpolation')", timeout=60_000)
@@ -102,7 +101,7 @@ def test_share_link_keeps_the_open_tab(tab, app_url):
     box = tab.locator("[data-testid=stCode]").first.inner_text()
     assert "tab=interpolation" in box and "projector" not in box
     tab.goto(f"{app_url}/explorer?tab=samples")
-    tab.wait_for_function(READY, arg=["plane_vae-z2"], timeout=120_000)
+    wait_for_decoders(tab, ["plane_vae-z2"])
     _idle(tab)
     selected = tab.locator("[role=tab][aria-selected=true]").inner_text()
     assert selected == "Prior samples"
@@ -111,7 +110,7 @@ def test_share_link_keeps_the_open_tab(tab, app_url):
 def test_touch_swipes_over_plots_scroll_the_page(tab, app_url):
     tab.set_viewport_size({"width": 390, "height": 844})
     tab.goto(f"{app_url}/explorer")
-    tab.wait_for_function(READY, arg=["plane_vae-z2"], timeout=120_000)
+    wait_for_decoders(tab, ["plane_vae-z2"])
     _idle(tab)
     plane = tab.evaluate("() => { const o = [...document.querySelectorAll('*')].map(e => e.shadowRoot)"
                          ".filter(Boolean).map(r => r.querySelector('.lp-over')).find(Boolean)"

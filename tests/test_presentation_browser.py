@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import wait_for_decoders
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SIZES = [(1280, 720), (1920, 1080)]
 PLANES = ("plane_ae-z2", "plane_vae-z2")
-READY = ("(keys) => window.__latentPlane && keys.every(k => window.__latentPlane[k] && "
-         "window.__latentPlane[k].view && window.__latentPlane[k].payloadId)")
 # boxes of the planes' squares and digits (inside the components' shadow roots), the header, and named controls
 BOXES = """(names) => {
   const roots = [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean);
@@ -75,7 +75,7 @@ def _open(tab, app_url, path: str, size, projector: bool = True, planes=PLANES) 
     sep = "&" if "?" in path else "?"
     tab.goto(f"{app_url}/{path}{sep}projector={1 if projector else 0}")
     if planes:
-        tab.wait_for_function(READY, arg=list(planes), timeout=180_000)
+        wait_for_decoders(tab, planes, timeout=180_000)
     _idle(tab)
 
 
