@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import disentangle as D
+from ui import disentangle_figures as F
 from ui import importer, resources, runtime, share
 from ui import state as S
 
@@ -42,8 +43,8 @@ data = resources.mnist()
 if data is None:
     st.stop()
 share.sync(share.DISENTANGLEMENT, share.Offer(
-    tuple(v.name for v in infos), D.default_model(infos), n_digits=len(data.y_test),
-    latent_dims={v.name: v.latent_dim for v in infos}, default_compare=tuple(D.default_comparison(infos))))
+    tuple(v.name for v in infos), F.default_model(infos), n_digits=len(data.y_test),
+    latent_dims={v.name: v.latent_dim for v in infos}, default_compare=tuple(F.default_comparison(infos))))
 
 if imported and st.session_state[S.DIS_MODEL] is None:  # no model chosen yet: the newest import first
     st.session_state[S.DIS_MODEL] = imported[0].name

@@ -1,9 +1,12 @@
-"""The disentanglement page: its pure helpers (bar clicked -> dimension, GIF and PNG rendering, which checkpoints are
-offered) and AppTests of the page with the shipped checkpoints and with a folder of tiny ones."""
+"""The disentanglement page: its parts without Streamlit (posterior statistics and traversal values in vae.traversal;
+bar clicked -> dimension, which checkpoints are offered, in ui.disentangle_figures; GIF and PNG rendering in
+ui.images) and AppTests of the page with the shipped checkpoints and with a folder of tiny ones."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,22 +16,34 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import tiny_config
 from ui import disentangle as D
+from ui import disentangle_figures as F
+from ui.images import bounce_order, traversal_gif, traversal_png
 from vae.checkpoint import (CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, available, load_checkpoint, read_manifest,
                             save_checkpoint)
 from vae.metrics import active_units, kl_per_dimension
 from vae.models import build_model
+from vae.traversal import PosteriorStats, decode_traversal, stats_from_posteriors, sweep_values
 
 PAGE = str(CHECKPOINT_DIR.parent / "pages" / "disentanglement.py")
 
 
 # --- pure helpers -------------------------------------------------------------------------------------------------
 
-def _stats(d: int = 6, seed: int = 0) -> D.PosteriorStats:
+def test_the_pure_part_imports_without_streamlit():
+    """Only ui.disentangle draws: the maths, the figures and the pictures load in a process without Streamlit."""
+    code = ("import sys, vae.traversal, ui.disentangle_figures, ui.images; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=CHECKPOINT_DIR.parent, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _stats(d: int = 6, seed: int = 0) -> PosteriorStats:
     rng = np.random.default_rng(seed)
     scale = np.array([2.0, 0.01, 1.0, 0.001, 0.5, 3.0])[:d]  # some dimensions barely move: inactive
     mu = rng.standard_normal((500, d)) * scale
     logvar = rng.normal(-1.0, 0.3, (500, d)) * (scale > 0.05)
-    return D.stats_from_posteriors(mu, logvar)
+    return stats_from_posteriors(mu, logvar)
 
 
 def test_stats_sort_by_kl_and_sum_to_the_total():
@@ -46,10 +61,10 @@ def _event(*points):
 
 def test_a_clicked_bar_maps_to_its_dimension():
     trace_dims = [[5, 0, 2], [3, 1]]
-    assert D.dimension_from_selection(_event({"curve_number": 0, "point_index": 0}), trace_dims) == 5
-    assert D.dimension_from_selection(_event({"curve_number": 0, "point_index": 2}), trace_dims) == 2
-    assert D.dimension_from_selection(_event({"curve_number": 1, "point_index": 1}), trace_dims) == 1
-    assert D.dimension_from_selection(_event({"curve_number": 1, "point_number": 0}), trace_dims) == 3
+    assert F.dimension_from_selection(_event({"curve_number": 0, "point_index": 0}), trace_dims) == 5
+    assert F.dimension_from_selection(_event({"curve_number": 0, "point_index": 2}), trace_dims) == 2
+    assert F.dimension_from_selection(_event({"curve_number": 1, "point_index": 1}), trace_dims) == 1
+    assert F.dimension_from_selection(_event({"curve_number": 1, "point_number": 0}), trace_dims) == 3
 
 
 @pytest.mark.parametrize("event", [
@@ -58,23 +73,23 @@ def test_a_clicked_bar_maps_to_its_dimension():
     _event({"curve_number": True, "point_index": 0}), _event({"curve_number": "0", "point_index": 0}), _event("x"),
 ])
 def test_an_empty_or_unusable_selection_changes_nothing(event):
-    assert D.dimension_from_selection(event, [[5, 0, 2], [3, 1]]) is None
+    assert F.dimension_from_selection(event, [[5, 0, 2], [3, 1]]) is None
 
 
 def test_selection_state_read_as_attributes_too():
     class PlotlyState:  # what st.session_state[chart_key] holds: a dict that also answers .selection
         selection = {"points": [{"curve_number": 1, "point_index": 0}]}
-    assert D.dimension_from_selection(PlotlyState(), [[4], [7]]) == 7
+    assert F.dimension_from_selection(PlotlyState(), [[4], [7]]) == 7
 
 
 def test_the_kl_chart_draws_each_bar_where_the_mapping_says():
     s = _stats()
-    fig, trace_dims = D.kl_figure(s, "t")
+    fig, trace_dims = F.kl_figure(s, "t")
     assert len(fig.data) == 2 and [t.name.split(":")[0] for t in fig.data] == ["active", "inactive"]
     for c, trace in enumerate(fig.data):
         for i, x in enumerate(trace.x):
             event = _event({"curve_number": c, "point_index": i})
-            dim = D.dimension_from_selection(event, trace_dims)
+            dim = F.dimension_from_selection(event, trace_dims)
             assert x == f"z{dim}" and trace.y[i] == pytest.approx(s.kl[dim])
             assert bool(s.active[dim]) == (c == 0)
     assert list(fig.layout.xaxis.categoryarray) == [f"z{j}" for j in s.order], "bars in decreasing KL"
@@ -83,7 +98,7 @@ def test_the_kl_chart_draws_each_bar_where_the_mapping_says():
 def test_traversal_gif_loops_there_and_back_at_the_upscaled_size():
     n, factor = 7, 5
     images = np.random.default_rng(0).random((n, 28, 28)).astype(np.float32)
-    gif = D.traversal_gif(images, D.sweep_values(n), factor=factor)
+    gif = traversal_gif(images, sweep_values(n), factor=factor)
     im = Image.open(io.BytesIO(gif))
     assert im.format == "GIF" and im.n_frames == 2 * n - 2
     assert im.size == (28 * factor, 28 * factor + max(8, 2 * factor))
@@ -93,7 +108,7 @@ def test_traversal_gif_loops_there_and_back_at_the_upscaled_size():
         im.seek(k)
         frames.append(np.asarray(im.convert("L")))
     top = [f[:28 * factor] for f in frames]
-    order = D.sweep_order(n)
+    order = bounce_order(n)
     for k, idx in enumerate(order):  # each frame is its image, upscaled by whole pixels (no blur)
         expected = np.kron((np.clip(images[idx], 0, 1) * 255 + 0.5).astype(np.uint8), np.ones((factor, factor)))
         assert np.abs(top[k].astype(int) - expected).max() <= 1
@@ -103,7 +118,7 @@ def test_traversal_gif_loops_there_and_back_at_the_upscaled_size():
 def test_traversal_png_is_one_labelled_grid():
     rows, cols, factor = 3, 7, 2
     images = np.random.default_rng(1).random((rows, cols, 28, 28)).astype(np.float32)
-    png = D.traversal_png(images, ["z0  KL 1.00", "z3  KL 0.50", "z1  KL 0.01"], D.sweep_values(cols), factor)
+    png = traversal_png(images, ["z0  KL 1.00", "z3  KL 0.50", "z1  KL 0.01"], sweep_values(cols), factor)
     im = Image.open(io.BytesIO(png))
     assert im.format == "PNG" and im.mode == "L"
     cell = 28 * factor
@@ -114,10 +129,10 @@ def test_traversal_png_is_one_labelled_grid():
 
 
 def test_sweep_values_span_plus_minus_three():
-    v = D.sweep_values(11)
+    v = sweep_values(11)
     assert v[0] == -3 and v[-1] == 3 and v[5] == 0 and len(v) == 11
     with pytest.raises(ValueError):
-        D.sweep_values(1)
+        sweep_values(1)
 
 
 def _manifest(beta: float = 1.0) -> dict:
@@ -164,17 +179,17 @@ def test_only_vaes_above_two_dimensions_that_load_are_offered_and_the_broken_one
     assert reasons["not-json"].startswith("checkpoints/not-json/manifest.json: manifest is not valid JSON")
     assert reasons["tiny-vae-z5-broken"].startswith("checkpoints/tiny-vae-z5-broken/model.pt: weights file does not "
                                                     "match the sha256")
-    assert D.default_model(infos) == "tiny-vae-z3"
+    assert F.default_model(infos) == "tiny-vae-z3"
 
 
 def test_the_beta_family_is_preferred_then_vae_z20():
-    family = [D.VaeInfo(f"vae-z10-beta{b}", 10, float(b)) for b in (1, 4, 8)]
-    z20 = D.VaeInfo("vae-z20", 20, 1.0)
-    assert D.default_model([z20, *family]) == "vae-z10-beta4"
-    assert D.default_comparison([*family, z20]) == ["vae-z10-beta1", "vae-z10-beta4", "vae-z10-beta8"]
-    assert D.default_model([D.VaeInfo("other", 5, 1.0), z20]) == "vae-z20"
-    assert D.default_model([family[0], z20]) == "vae-z10-beta1"
-    assert D.default_model([]) is None
+    family = [F.VaeInfo(f"vae-z10-beta{b}", 10, float(b)) for b in (1, 4, 8)]
+    z20 = F.VaeInfo("vae-z20", 20, 1.0)
+    assert F.default_model([z20, *family]) == "vae-z10-beta4"
+    assert F.default_comparison([*family, z20]) == ["vae-z10-beta1", "vae-z10-beta4", "vae-z10-beta8"]
+    assert F.default_model([F.VaeInfo("other", 5, 1.0), z20]) == "vae-z20"
+    assert F.default_model([family[0], z20]) == "vae-z10-beta1"
+    assert F.default_model([]) is None
 
 
 # --- the page (slow: real MNIST and checkpoints) ------------------------------------------------------------------
@@ -299,9 +314,9 @@ def test_page_without_any_big_vae_says_so(tmp_path, monkeypatch):
 def test_gif_of_a_real_traversal_decodes_to_the_expected_frames():
     ckpt = load_checkpoint("vae-z20")
     center = np.zeros(ckpt.config.latent_dim, np.float32)
-    values = D.sweep_values(D.GIF_STEPS)
-    images = D.decode_traversal(ckpt.model, center, [3], values)[0]
-    im = Image.open(io.BytesIO(D.traversal_gif(images, values)))
+    values = sweep_values(D.GIF_STEPS)
+    images = decode_traversal(ckpt.model, center, [3], values)[0]
+    im = Image.open(io.BytesIO(traversal_gif(images, values)))
     assert im.n_frames == 2 * D.GIF_STEPS - 2
     assert im.size == (280, 280 + 20)
     assert im.info.get("loop") == 0

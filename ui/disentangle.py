@@ -1,67 +1,32 @@
-"""The disentanglement page's helpers: which checkpoints are beta-VAEs worth inspecting, their KL per dimension and
-active units (cached per checkpoint), latent traversals decoded on the server, and the pictures made from them.
+"""The Disentanglement page's Streamlit side: the checkpoints it can offer (from the cached scan), posterior
+statistics and traversals cached per checkpoint version, and the widgets and panels that draw them.
 
-Pure functions here (no Streamlit, unit-tested in tests/test_disentanglement.py): `dimension_from_selection` (a bar
-clicked in the KL chart -> the latent dimension it stands for), `sweep_values`, `traversal_png` and `traversal_gif`
-(image rendering, like ui/images.py). The maths (KL per dimension, active units, traversal codes, decoding) comes
-from vae.metrics and vae.latent unchanged.
+Everything computed here comes from modules without Streamlit: posterior statistics and traversal codes from
+vae.traversal, the KL chart, the click -> dimension mapping, model choices and labels from ui.disentangle_figures,
+and the pictures (grid PNG, sweep GIF, comparison) from ui.images.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image, ImageDraw, ImageFont
 
 from vae import checkpoint as ckpt_mod
-from vae import latent, registry
-from vae.metrics import ACTIVE_UNIT_THRESHOLD, active_units, kl_per_dimension
+from vae.metrics import ACTIVE_UNIT_THRESHOLD
+from vae.traversal import PosteriorStats, decode_traversal, stats_from_posteriors, sweep_values
 
 from . import downloads, projector, resources
 from . import state as S
-from .images import bounce_order, gif_bytes, image_png, png_bytes, to_uint8, upscale
+from .disentangle_figures import (VaeInfo, beta_of, center_part, center_text, default_comparison, default_model,
+                                  dimension_from_selection, family_first, grid_factor, kl_figure, offered, row_labels)
+from .images import png_bytes, side_by_side_png, traversal_gif, traversal_png
 
-TRAVERSAL_RANGE = 3.0  # traversals run over z_j in [-3, 3]: +-3 standard deviations of the N(0, 1) prior
 GIF_STEPS = 21  # values from -3 to 3 in the GIF (steps of 0.3); the sweep goes there and back
-FAMILY_PREFIX = "vae-z10-beta"  # the beta family trained for this page (same seed and architecture, beta 1/4/8)
-ACTIVE_COLOR, INACTIVE_COLOR = "#332288", "#BBBBBB"  # CARTO Safe indigo and a neutral grey
 
 
 # --- which checkpoints -----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class VaeInfo:
-    name: str  # checkpoint folder name
-    latent_dim: int
-    beta: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}  \u00b7  \u03b2 = {self.beta:g}  \u00b7  {self.latent_dim}-D"
-
-
-def _beta_of(manifest: dict) -> float:
-    beta = manifest.get("training", {}).get("beta", 1.0)
-    return float(beta) if isinstance(beta, (int, float)) and not isinstance(beta, bool) else float("nan")
-
-
-def _offered(manifest: dict | None) -> bool:
-    """Whether this page offers a checkpoint with this manifest: a VAE with latent_dim > 2 (None: unreadable, so
-    perhaps one). AEs have no posterior and 2-D VAEs have nothing to disentangle."""
-    if manifest is None:
-        return True
-    model = manifest.get("model")
-    if not isinstance(model, dict):
-        return True
-    dim = model.get("latent_dim")
-    return registry.posterior(model.get("kind")) and isinstance(dim, int) and not isinstance(dim, bool) and dim > 2
-
 
 def vae_checkpoints() -> tuple[list[VaeInfo], list[tuple[str, str]]]:
     """The VAEs with latent_dim > 2 among the checkpoints that load (resources.checkpoint_scan), the beta family
@@ -74,63 +39,20 @@ def vae_checkpoints() -> tuple[list[VaeInfo], list[tuple[str, str]]]:
             manifest = ckpt_mod.read_manifest(name)
         except ckpt_mod.CheckpointError:  # removed since the scan: the next run's scan sees it
             continue
-        if _offered(manifest):
-            found.append(VaeInfo(name, manifest["model"]["latent_dim"], _beta_of(manifest)))
+        if offered(manifest):
+            found.append(VaeInfo(name, manifest["model"]["latent_dim"], beta_of(manifest)))
     unusable = []
     for name, reason in scan.broken:
         try:
             manifest = ckpt_mod.read_manifest(name)
         except ckpt_mod.CheckpointError:
             manifest = None
-        if _offered(manifest):
+        if offered(manifest):
             unusable.append((name, reason))
-    family = sorted((v for v in found if v.name.startswith(FAMILY_PREFIX)), key=lambda v: (v.beta, v.name))
-    rest = [v for v in found if not v.name.startswith(FAMILY_PREFIX)]
-    return family + rest, unusable
+    return family_first(found), unusable
 
 
-def default_model(infos: Sequence[VaeInfo]) -> str | None:
-    """The model shown first: the middle of the beta family (beta 4 of 1/4/8) when present, else vae-z20, else the
-    first one."""
-    family = [v.name for v in infos if v.name.startswith(FAMILY_PREFIX)]
-    if family:
-        return family[len(family) // 2]
-    names = [v.name for v in infos]
-    if "vae-z20" in names:
-        return "vae-z20"
-    return names[0] if names else None
-
-
-def default_comparison(infos: Sequence[VaeInfo]) -> list[str]:
-    """Up to three models to compare: the beta family when trained, else the first models offered."""
-    family = [v.name for v in infos if v.name.startswith(FAMILY_PREFIX)]
-    return (family or [v.name for v in infos])[:3]
-
-
-# --- KL per dimension and active units ---------------------------------------------------------------------------
-
-class PosteriorStats(NamedTuple):
-    kl: np.ndarray  # (d,) mean over the 10k test digits of KL(q(z_j|x) || N(0, 1)), nats
-    var_mu: np.ndarray  # (d,) variance over the test digits of the posterior mean mu_j(x)
-    active: np.ndarray  # (d,) bool: var_mu > 0.01 (Burda et al. 2016)
-    order: np.ndarray  # (d,) int: dimensions by decreasing KL (ties by index)
-
-    @property
-    def total_kl(self) -> float:
-        """Sum over dimensions = the model's average KL(q(z|x) || p(z)) over the test set (the KL is a sum over
-        independent dimensions because both q and p are diagonal Gaussians)."""
-        return float(self.kl.sum())
-
-    @property
-    def n_active(self) -> int:
-        return int(self.active.sum())
-
-
-def stats_from_posteriors(mu: np.ndarray, logvar: np.ndarray) -> PosteriorStats:
-    kl = kl_per_dimension(mu, logvar)
-    order = np.lexsort((np.arange(len(kl)), -kl))  # last key is primary: KL descending, then index ascending
-    return PosteriorStats(kl, np.asarray(mu, np.float64).var(0), active_units(mu), order)
-
+# --- KL per dimension and traversals, cached per checkpoint version ----------------------------------------------
 
 @st.cache_data(show_spinner="KL per dimension", max_entries=32)
 def _posterior_stats(name: str, stamp: float, device_name: str) -> PosteriorStats:
@@ -150,74 +72,6 @@ def center_code(name: str, index: int | None) -> np.ndarray:
     return np.zeros(mu.shape[1], np.float32) if index is None else mu[index].astype(np.float32)
 
 
-# --- bar clicked -> dimension -------------------------------------------------------------------------------------
-
-def dimension_from_selection(event, trace_dims: Sequence[Sequence[int]]) -> int | None:
-    """The latent dimension of the first bar in a plotly selection event, or None for no usable point.
-
-    `event` is what st.plotly_chart(on_select=...) leaves in st.session_state: {"selection": {"points": [{
-    "curve_number", "point_index", ...}]}}. `trace_dims[c][i]` is the dimension drawn as bar i of trace c. An empty
-    selection (a second click on a bar toggles it off) means "no change", so it gives None too.
-    """
-    selection = event.get("selection") if isinstance(event, Mapping) else getattr(event, "selection", None)
-    points = selection.get("points") if isinstance(selection, Mapping) else None
-    for point in points or []:
-        if not isinstance(point, Mapping):
-            continue
-        c, i = point.get("curve_number"), point.get("point_index", point.get("point_number"))
-        if (isinstance(c, int) and isinstance(i, int) and not isinstance(c, bool) and not isinstance(i, bool)
-                and 0 <= c < len(trace_dims) and 0 <= i < len(trace_dims[c])):
-            return int(trace_dims[c][i])
-    return None
-
-
-# --- the KL bar chart ---------------------------------------------------------------------------------------------
-
-def kl_figure(stats: PosteriorStats, title: str, height: int = 380,
-              y_max: float | None = None) -> tuple[go.Figure, list[list[int]]]:
-    """Bars of KL per dimension, sorted in decreasing order, active units in colour and the rest grey.
-
-    Returns the figure and trace_dims (the dimension of each bar of each trace) for `dimension_from_selection`.
-    The figure depends on the model only, so a selection survives reruns (the chart's id hashes the figure).
-    """
-    order = [int(j) for j in stats.order]
-    traces = [[j for j in order if stats.active[j]], [j for j in order if not stats.active[j]]]
-    names = (f"active: Var[\u03bc\u2c7c(x)] > {ACTIVE_UNIT_THRESHOLD:g}", "inactive: collapsed to the prior")
-    fig = go.Figure()
-    for dims, name, color in zip(traces, names, (ACTIVE_COLOR, INACTIVE_COLOR)):
-        fig.add_trace(go.Bar(
-            x=[f"z{j}" for j in dims], y=[float(stats.kl[j]) for j in dims], name=name, marker_color=color,
-            customdata=[[j, float(stats.var_mu[j])] for j in dims], showlegend=True,
-            selected=dict(marker=dict(opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)),
-            hovertemplate="z%{customdata[0]}: KL %{y:.3f} nats<br>Var[\u03bc] %{customdata[1]:.3f}<extra></extra>",
-        ))
-    fig.update_layout(
-        title=dict(text=title, font=dict(size=18)), height=height, barmode="overlay", bargap=0.15,
-        margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white", font=dict(size=16), clickmode="event+select",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=14)),
-    )
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=[f"z{j}" for j in order],
-                     title="latent dimension (sorted by KL)", tickfont=dict(size=15))
-    fig.update_yaxes(title="KL (nats)", gridcolor="#e6e6e6", rangemode="tozero",
-                     range=[0, y_max] if y_max else None, tickfont=dict(size=15))
-    return fig, traces
-
-
-# --- traversals ---------------------------------------------------------------------------------------------------
-
-def sweep_values(n: int, limit: float = TRAVERSAL_RANGE) -> np.ndarray:
-    """n evenly spaced values from -limit to limit: the columns of a traversal."""
-    if n < 2:
-        raise ValueError(f"a traversal needs at least 2 values, got {n}.")
-    return np.linspace(-limit, limit, n).astype(np.float32)
-
-
-def decode_traversal(model, center: np.ndarray, dims: Sequence[int], values: np.ndarray) -> np.ndarray:
-    """Decode `center` with each of `dims` swept over `values`: (len(dims), len(values), 28, 28) in [0, 1]."""
-    codes = latent.traverse(center, dims, values)
-    return latent.decode(model, codes).reshape(len(dims), len(values), 28, 28)
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _traversal(name: str, stamp: float, device_name: str, index: int | None, dims: tuple[int, ...],
                values: tuple[float, ...]) -> np.ndarray:
@@ -231,66 +85,6 @@ def traversal(name: str, index: int | None, dims: Sequence[int], values: np.ndar
                       tuple(float(v) for v in values))
 
 
-def _font(size: int):
-    return ImageFont.load_default(size=size)
-
-
-def traversal_png(images: np.ndarray, row_labels: Sequence[str], values: Sequence[float], factor: int = 3,
-                  pad: int = 2) -> bytes:
-    """A traversal grid (rows, cols, 28, 28) in [0, 1] as one PNG: digits upscaled nearest-neighbour (crisp), each
-    row labelled on the left, each column headed by its value of z_j."""
-    rows, cols = images.shape[:2]
-    cell = 28 * factor
-    font = _font(max(14, int(cell * 0.3)))
-    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    label_w = max([int(probe.textlength(t, font=font)) for t in row_labels] + [0]) + 16
-    header_h = font.size + 12
-    canvas = Image.new("L", (label_w + cols * (cell + pad) - pad, header_h + rows * (cell + pad) - pad), 255)
-    draw = ImageDraw.Draw(canvas)
-    for c, v in enumerate(values):
-        x = label_w + c * (cell + pad) + cell // 2
-        draw.text((x, header_h // 2), f"{v:+.1f}" if abs(v) > 1e-6 else "0", fill=0, font=font, anchor="mm")
-    for r in range(rows):
-        y = header_h + r * (cell + pad)
-        draw.text((label_w - 10, y + cell // 2), row_labels[r], fill=0, font=font, anchor="rm")
-        for c in range(cols):
-            canvas.paste(Image.fromarray(to_uint8(upscale(images[r, c], factor)), mode="L"),
-                         (label_w + c * (cell + pad), y))
-    buf = io.BytesIO()
-    canvas.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def sweep_order(n: int) -> list[int]:
-    """Frame order of a there-and-back sweep over n values: 0..n-1 then n-2..1 (no repeated ends): 2n - 2 frames."""
-    return bounce_order(n)
-
-
-def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10, frame_ms: int = 80,
-                  limit: float = TRAVERSAL_RANGE) -> bytes:
-    """An animated GIF of one dimension swept from -limit to limit and back, looping forever.
-
-    images: (n, 28, 28) in [0, 1] decoded at `values` (increasing). Each frame is the digit upscaled by `factor`
-    (nearest neighbour) over a strip with a marker at the current value, so the viewer sees where in the sweep it is
-    (and consecutive frames always differ, which keeps GIF encoders from merging them). 2n - 2 frames,
-    28 * factor wide, 28 * factor + strip tall.
-    """
-    n = len(images)
-    side = 28 * factor
-    strip = max(8, 2 * factor)
-    frames = []
-    for k in range(n):
-        frame = Image.new("L", (side, side + strip), 0)
-        frame.paste(Image.fromarray(to_uint8(upscale(images[k], factor)), mode="L"), (0, 0))
-        draw = ImageDraw.Draw(frame)
-        y = side + strip // 2
-        draw.line([(2, y), (side - 3, y)], fill=110, width=2)
-        x = 2 + (float(values[k]) + limit) / (2 * limit) * (side - 5)
-        draw.rectangle([x - strip // 3, side + 1, x + strip // 3, side + strip - 2], fill=255)
-        frames.append(frame)
-    return gif_bytes(frames, frame_ms=frame_ms, bounce=True, hold_ms=None)  # there and back: sweep_order(n)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _gif(name: str, stamp: float, device_name: str, index: int | None, dim: int) -> bytes:
     values = sweep_values(GIF_STEPS)
@@ -298,13 +92,9 @@ def _gif(name: str, stamp: float, device_name: str, index: int | None, dim: int)
     return traversal_gif(images, values)
 
 
-def gif_bytes(name: str, index: int | None, dim: int) -> bytes:
+def sweep_gif(name: str, index: int | None, dim: int) -> bytes:
     """Cached GIF of dimension `dim` of checkpoint `name` swept from -3 to 3 and back around the chosen centre."""
     return _gif(name, resources.stamp(name), resources.device(), index, int(dim))
-
-
-def row_labels(stats: PosteriorStats, dims: Sequence[int]) -> list[str]:
-    return [f"z{j}  KL {stats.kl[j]:.2f}" for j in dims]
 
 
 # --- widgets and panels (draw, then return plain values) ----------------------------------------------------------
@@ -355,15 +145,6 @@ def traversal_controls(x_test: np.ndarray, y_test: np.ndarray) -> tuple[int | No
     return (index if center == "digit" else None), n_cols
 
 
-def center_text(index: int | None) -> str:
-    return "z = 0 (the prior's mean)" if index is None else f"\u03bc(x) of test digit #{index}"
-
-
-def center_part(index: int | None) -> str:
-    """The traversal's centre in a file name."""
-    return "prior-mean" if index is None else f"digit-{index}"
-
-
 def kl_chart(info: VaeInfo, stats: PosteriorStats) -> int:
     """The clickable KL chart and its keyboard fallback; returns the dimension to show up close.
 
@@ -391,16 +172,11 @@ def kl_chart(info: VaeInfo, stats: PosteriorStats) -> int:
     return int(dim)
 
 
-def grid_factor(n_cols: int, width: int = 1000) -> int:
-    """Integer upscale that keeps a row of n_cols digits (plus labels) within about `width` pixels: 2 to 4."""
-    return max(2, min(4, width // (n_cols * 30)))
-
-
 def closeup_gif(info: VaeInfo, stats: PosteriorStats, dim: int, index: int | None) -> None:
     """The chosen dimension as an animated sweep, with its download."""
     st.markdown(f"#### z{dim} up close: KL {stats.kl[dim]:.2f} nats, "
                 f"{'active' if stats.active[dim] else 'inactive'}")
-    gif = gif_bytes(info.name, index, dim)
+    gif = sweep_gif(info.name, index, dim)
     st.image(gif, caption=f"z{dim} swept \u22123 \u2192 +3 \u2192 \u22123 around {center_text(index)}")
     st.download_button("Download this sweep as GIF", gif,
                        file_name=downloads.file_name(info.name, f"z{dim}", "traversal", center_part(index), ext="gif"),
@@ -493,22 +269,7 @@ def comparison(infos: Sequence[VaeInfo], index: int | None) -> None:
                 key=f"dis_download_cmp_{n}", on_click="ignore", icon=":material/download:")
     if len(pngs) >= 2:
         downloads.download("Download the comparison as one PNG", lambda: side_by_side_png(pngs),
-                        downloads.file_name("beta-comparison", *names, center_part(index), f"{n_rows}-rows", ext="png"),
-                        downloads.PNG, key="dis_download_cmp_all",
-                        help="The traversals above side by side, each under its \u03b2: one picture for a slide")
-
-
-def side_by_side_png(pngs: Mapping[str, bytes], gap: int = 32) -> bytes:
-    """PNG images side by side on white, each under its title (the \u03b2 comparison as one picture)."""
-    images = [Image.open(io.BytesIO(b)).convert("L") for b in pngs.values()]
-    font = _font(max(16, images[0].height // 12 if images else 16))
-    head = font.size + 16
-    canvas = Image.new("L", (sum(im.width for im in images) + gap * (len(images) - 1),
-                             head + max(im.height for im in images)), 255)
-    draw = ImageDraw.Draw(canvas)
-    x = 0
-    for title, im in zip(pngs, images):
-        draw.text((x + im.width // 2, head // 2), title, fill=0, font=font, anchor="mm")
-        canvas.paste(im, (x, head))
-        x += im.width + gap
-    return image_png(canvas)
+                           downloads.file_name("beta-comparison", *names, center_part(index), f"{n_rows}-rows",
+                                               ext="png"),
+                           downloads.PNG, key="dis_download_cmp_all",
+                           help="The traversals above side by side, each under its \u03b2: one picture for a slide")

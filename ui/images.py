@@ -1,12 +1,13 @@
 """Every picture the app renders from decoded digits, in one place and without Streamlit: crisp PNGs
-(nearest-neighbour upscaling, no blur), grids and film strips, labelled rows, and looping GIFs for downloads.
+(nearest-neighbour upscaling, no blur), grids and film strips, labelled rows, looping GIFs for downloads, and the
+Disentanglement page's traversal grids, sweep GIFs and side-by-side comparisons.
 The download buttons that hand these bytes to a browser live in ui.downloads."""
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -167,3 +168,72 @@ def gif_bytes(frames: Sequence[np.ndarray | Image.Image], factor: int = 1, frame
     sequence[0].save(buf, format="GIF", save_all=True, append_images=sequence[1:], duration=durations, loop=0,
                      optimize=False, disposal=1)
     return buf.getvalue()
+
+
+# --- latent traversals (the Disentanglement page) ----------------------------------------------------------------
+
+def traversal_png(images: np.ndarray, row_labels: Sequence[str], values: Sequence[float], factor: int = 3,
+                  pad: int = 2) -> bytes:
+    """A traversal grid (rows, cols, 28, 28) in [0, 1] as one PNG: digits upscaled nearest-neighbour (crisp), each
+    row labelled on the left, each column headed by its value of z_j."""
+    rows, cols = images.shape[:2]
+    cell = 28 * factor
+    font = _font(max(14, int(cell * 0.3)))
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    label_w = max([int(probe.textlength(t, font=font)) for t in row_labels] + [0]) + 16
+    header_h = font.size + 12
+    canvas = Image.new("L", (label_w + cols * (cell + pad) - pad, header_h + rows * (cell + pad) - pad), 255)
+    draw = ImageDraw.Draw(canvas)
+    for c, v in enumerate(values):
+        x = label_w + c * (cell + pad) + cell // 2
+        draw.text((x, header_h // 2), f"{v:+.1f}" if abs(v) > 1e-6 else "0", fill=0, font=font, anchor="mm")
+    for r in range(rows):
+        y = header_h + r * (cell + pad)
+        draw.text((label_w - 10, y + cell // 2), row_labels[r], fill=0, font=font, anchor="rm")
+        for c in range(cols):
+            canvas.paste(Image.fromarray(to_uint8(upscale(images[r, c], factor)), mode="L"),
+                         (label_w + c * (cell + pad), y))
+    return image_png(canvas)
+
+
+def traversal_gif(images: np.ndarray, values: Sequence[float], factor: int = 10, frame_ms: int = 80) -> bytes:
+    """An animated GIF of one dimension swept from its first value to its last and back (bounce_order), looping
+    forever.
+
+    images: (n, 28, 28) in [0, 1] decoded at `values` (increasing, e.g. vae.traversal.sweep_values). Each frame is
+    the digit upscaled by `factor` (nearest neighbour) over a strip with a marker at the current value, so the viewer
+    sees where in the sweep it is (and consecutive frames always differ, which keeps GIF encoders from merging them).
+    2n - 2 frames, 28 * factor wide, 28 * factor + strip tall.
+    """
+    side = 28 * factor
+    strip = max(8, 2 * factor)
+    lo, hi = float(values[0]), float(values[-1])
+    span = (hi - lo) or 1.0
+    frames = []
+    for k in range(len(images)):
+        frame = Image.new("L", (side, side + strip), 0)
+        frame.paste(Image.fromarray(to_uint8(upscale(images[k], factor)), mode="L"), (0, 0))
+        draw = ImageDraw.Draw(frame)
+        y = side + strip // 2
+        draw.line([(2, y), (side - 3, y)], fill=110, width=2)
+        x = 2 + (float(values[k]) - lo) / span * (side - 5)
+        draw.rectangle([x - strip // 3, side + 1, x + strip // 3, side + strip - 2], fill=255)
+        frames.append(frame)
+    return gif_bytes(frames, frame_ms=frame_ms, bounce=True, hold_ms=None)
+
+
+def side_by_side_png(pngs: Mapping[str, bytes], gap: int = 32) -> bytes:
+    """PNG images side by side on white, each under its title (e.g. traversals of several models under their beta,
+    as one picture)."""
+    images = [Image.open(io.BytesIO(b)).convert("L") for b in pngs.values()]
+    font = _font(max(16, images[0].height // 12 if images else 16))
+    head = font.size + 16
+    canvas = Image.new("L", (sum(im.width for im in images) + gap * (len(images) - 1),
+                             head + max(im.height for im in images)), 255)
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for title, im in zip(pngs, images):
+        draw.text((x + im.width // 2, head // 2), title, fill=0, font=font, anchor="mm")
+        canvas.paste(im, (x, head))
+        x += im.width + gap
+    return image_png(canvas)
