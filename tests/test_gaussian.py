@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from vae import gaussian as G
+from vae import gaussian_cli
 from vae.checkpoint import (CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, MANIFEST_FILE, WEIGHTS_FILE, CheckpointError,
                             load_checkpoint, save_checkpoint)
 from vae.data import file_sha256
@@ -283,7 +284,7 @@ def test_shipped_checkpoint_is_the_fit_its_command_makes(shipped, mnist):
     assert shipped.path == CHECKPOINT_DIR / G.NAME
     words = shlex.split(m["command"])
     assert words[:3] == ["python", "-m", "vae.gaussian"]
-    args = G.build_parser().parse_args(words[3:])
+    args = gaussian_cli.build_parser().parse_args(words[3:])
     assert args.out == f"checkpoints/{G.NAME}"
     assert (args.train_subset, args.draws, args.seed) == (m["data"]["train_images"], m["training"]["judge_draws"],
                                                           m["training"]["judge_seed"])
@@ -314,10 +315,10 @@ def test_shipped_manifest_metrics_reproduce(shipped, mnist):
 
 @pytest.mark.slow
 def test_cli_refuses_bad_arguments_and_a_missing_judge(tmp_path, monkeypatch, capsys):
-    assert G.main(["--train-subset", "1", "--out", str(tmp_path / "x")]) == 2
+    assert gaussian_cli.main(["--train-subset", "1", "--out", str(tmp_path / "x")]) == 2
     assert "--train-subset must be in 2..60000" in capsys.readouterr().err
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    assert G.main(["--out", str(tmp_path / "x")]) == 2
+    assert gaussian_cli.main(["--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "checkpoint folder not found" in err and "python -m vae.judge --out checkpoints/judge" in err
     assert not (tmp_path / "x").exists()

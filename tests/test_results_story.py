@@ -8,7 +8,8 @@ import json
 import pytest
 
 from vae import evaluate, report, seeds
-from vae.metrics import MetricError, sampler_summary, summary_for
+from vae.evaluate import sampler_summary, summary_for
+from vae.metrics import MetricError
 
 
 def _measures(holes: float, jac: float, changes: float, sampler_keys=("N(0, I)",)) -> dict:

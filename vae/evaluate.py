@@ -35,7 +35,7 @@ NA = "\u2014"  # a column that does not apply to the model; each table says why 
 GAUSSIAN_SAMPLER = "x = L z + \u03bc, clipped to [0, 1]"
 PRIOR, FITTED, GMM10 = "N(0, I)", "fitted Gaussian", "GMM-10"  # the samplers' names in every table and JSON file
 JACOBIAN_POINTS = 1000  # points of the codes' region where the decoder's Jacobian is measured
-RESULTS_JSON = CHECKPOINT_DIR / "RESULTS.json"  # every figure of RESULTS.md, for the app (vae.metrics.summary_for)
+RESULTS_JSON = CHECKPOINT_DIR / "RESULTS.json"  # every figure of RESULTS.md, for the app (summary_for below)
 
 
 def samplers_for(model, kind: str, latent_dim: int, mnist: data_mod.Mnist, draws: int) -> dict[str, np.ndarray]:
@@ -337,6 +337,51 @@ def readme_section(path: Path = README) -> str | None:
     if README_START not in doc or README_END not in doc:
         return None
     return doc.split(README_START, 1)[1].split(README_END, 1)[0].strip("\n")
+
+
+# --- reading RESULTS.json back: the measured figures per model, for pages that show them beside pictures ----------
+
+def summary_for(name: str, results_path=None, seeds_path=None) -> dict:
+    """Every figure `python -m vae.evaluate` measured for the checkpoint `name`, read from checkpoints/RESULTS.json
+    (and, for a model of vae.seeds.PAIRS, its spread over training seeds from checkpoints/SEEDS.json):
+
+    {"name", "kind", "latent_dim", "beta",
+     "sampling": {sampler: {"precision", "holes", "recall", "density", "coverage", "class_tv", "confident",
+                            "label_entropy_bits", "label_histogram", "fid"}},   # samplers: "N(0, I)" (all models),
+                                                                               # "fitted Gaussian", "GMM-10" (AEs)
+     "continuity": {"jacobian_whitened_median", "jacobian_spikiness", "max_step_share", "label_changes",
+                    "label_changes_min", "excess_label_changes", "path_ratio", "jacobian_norm"},
+     "pair": "2-D" | "20-D" | None,
+     "seeds": {"<sampler>/<field>" or "continuity/<field>": {"mean", "min", "max", "std", "n"}}}  # {} if none
+
+    Pure reading (no model is loaded); raises MetricError with what to do when the files or the name are missing.
+    """
+    path = Path(results_path) if results_path else RESULTS_JSON
+    if not path.exists():
+        raise MetricError(f"no measured figures yet ({path.name} is missing): run `python -m vae.evaluate`")
+    models = json.loads(path.read_text())["models"]
+    if name not in models:
+        raise MetricError(f"no measured figures for {name!r}; measured models: {', '.join(sorted(models))} "
+                          "(run `python -m vae.evaluate` after adding a checkpoint)")
+    r = models[name]
+    pair = next((label for label, names in seeds.PAIRS.items() if name in names), None)
+    spread = {}
+    data = seeds.load(seeds_path or seeds.SEEDS_JSON)
+    if pair and data is not None:
+        spread = seeds.summarise(data).get(pair, {}).get(name, {})
+    return {"name": name, "kind": r["kind"], "latent_dim": r["latent_dim"], "beta": r.get("beta"),
+            "sampling": r["sampling"], "continuity": r.get("continuity", {}), "pair": pair, "seeds": spread}
+
+
+def sampler_summary(name: str, sampler: str, **paths) -> dict:
+    """The figures of one sampler of `name` (see `summary_for`); a sampler the model was not measured under (a
+    GMM of a VAE: a VAE is sampled from its prior) raises MetricError naming the ones it was."""
+    s = summary_for(name, **paths)
+    if sampler not in s["sampling"]:
+        kind = "a VAE is sampled from its prior N(0, I); the fitted samplers belong to the plain AE" \
+            if registry.posterior(s["kind"]) else f"it was measured under {', '.join(s['sampling'])}"
+        raise MetricError(f"{name} has no figures under the sampler {sampler!r}: {kind}")
+    return s["sampling"][sampler]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,24 +1,18 @@
-"""Model metrics beyond the training loss.
+"""Model metrics beyond the training loss: pure functions of models, codes and images.
 
-    python -m vae.metrics iwae vae-z2 [--k 1000] [--n 10000]
+    python -m vae.metrics iwae vae-z2 [--k 1000] [--n 10000]   (the command line: vae.metrics_cli)
 
-prints the importance-weighted bound on log p(x) over the test set.
+prints the importance-weighted bound on log p(x) over the test set. This module reads and writes no checkpoint.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-import time
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from . import data as data_mod
-from . import registry
-from .checkpoint import CheckpointError, load_checkpoint, record_metrics
 from .losses import reconstruction_bce
 from .models import VAE
 
@@ -68,42 +62,6 @@ def test_set_iwae(model: torch.nn.Module, x: torch.Tensor, k: int, batch_size: i
     for start in range(0, len(x), batch_size):
         total += iwae_log_likelihood(model, x[start:start + batch_size], k=k, seed=start).sum().item()
     return total / len(x)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae.metrics", description="Compute model metrics.")
-    sub = parser.add_subparsers(dest="metric", required=True)
-    p = sub.add_parser("iwae", help="importance-weighted bound on log p(x) over the MNIST test set")
-    p.add_argument("checkpoint", help="checkpoint name (in checkpoints/) or folder")
-    p.add_argument("--k", type=int, default=1000, help="importance samples per image")
-    p.add_argument("--n", type=int, default=10000, help="test images to average over (the first n)")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--record", action="store_true", help="store the result in the checkpoint's manifest.json")
-    args = parser.parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    try:
-        if not 1 <= args.n <= 10000:
-            raise MetricError(f"--n must be in 1..10000, got {args.n}")
-        ckpt = load_checkpoint(args.checkpoint)
-        x = torch.from_numpy(data_mod.to_float(data_mod.load_mnist().x_test[:args.n])).unsqueeze(1)
-        t0 = time.perf_counter()
-        value = test_set_iwae(ckpt.model, x, args.k)
-        seconds = time.perf_counter() - t0
-        if args.record:
-            record_metrics(ckpt.path, "iwae", {"k": args.k, "test_images": args.n, "log_px_bound": round(value, 4),
-                                               "command": "python -m vae.metrics " + " ".join(sys.argv[1:] if argv
-                                                                                             is None else argv)})
-    except (MetricError, CheckpointError, data_mod.DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{ckpt.name}: log p(x) >= {value:.2f} nats (IWAE bound, k={args.k}, {args.n} test images, "
-          f"{seconds:.0f} s); -ELBO in the manifest {ckpt.manifest['test_metrics']['neg_elbo']:.2f}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 # --- per-dimension statistics of the posterior ------------------------------------------------------------------
@@ -570,52 +528,17 @@ def continuity_measures(model: torch.nn.Module, judge: torch.nn.Module, codes: n
             "jacobian_norm": float(raw.mean()), **path_measures(model, judge, codes, pairs, steps, seed)}
 
 
-# --- the measured figures per model, for pages that show them beside pictures ----------------------------------------
+def __getattr__(name: str):
+    """summary_for and sampler_summary moved to vae.evaluate, beside the RESULTS.json they read; this forwards the
+    old names until ui/higher_dims.py calls them there (then it goes)."""
+    if name in ("summary_for", "sampler_summary"):
+        from . import evaluate
 
-def summary_for(name: str, results_path=None, seeds_path=None) -> dict:
-    """Every figure `python -m vae.evaluate` measured for the checkpoint `name`, read from checkpoints/RESULTS.json
-    (and, for a model of vae.seeds.PAIRS, its spread over training seeds from checkpoints/SEEDS.json):
-
-    {"name", "kind", "latent_dim", "beta",
-     "sampling": {sampler: {"precision", "holes", "recall", "density", "coverage", "class_tv", "confident",
-                            "label_entropy_bits", "label_histogram", "fid"}},   # samplers: "N(0, I)" (all models),
-                                                                               # "fitted Gaussian", "GMM-10" (AEs)
-     "continuity": {"jacobian_whitened_median", "jacobian_spikiness", "max_step_share", "label_changes",
-                    "label_changes_min", "excess_label_changes", "path_ratio", "jacobian_norm"},
-     "pair": "2-D" | "20-D" | None,
-     "seeds": {"<sampler>/<field>" or "continuity/<field>": {"mean", "min", "max", "std", "n"}}}  # {} if none
-
-    Pure reading (no model is loaded); raises MetricError with what to do when the files or the name are missing.
-    """
-    import json
-    from pathlib import Path
-
-    from . import seeds as seeds_mod
-    from .checkpoint import CHECKPOINT_DIR
-
-    path = Path(results_path) if results_path else CHECKPOINT_DIR / "RESULTS.json"
-    if not path.exists():
-        raise MetricError(f"no measured figures yet ({path.name} is missing): run `python -m vae.evaluate`")
-    models = json.loads(path.read_text())["models"]
-    if name not in models:
-        raise MetricError(f"no measured figures for {name!r}; measured models: {', '.join(sorted(models))} "
-                          "(run `python -m vae.evaluate` after adding a checkpoint)")
-    r = models[name]
-    pair = next((label for label, names in seeds_mod.PAIRS.items() if name in names), None)
-    spread = {}
-    data = seeds_mod.load(seeds_path or seeds_mod.SEEDS_JSON)
-    if pair and data is not None:
-        spread = seeds_mod.summarise(data).get(pair, {}).get(name, {})
-    return {"name": name, "kind": r["kind"], "latent_dim": r["latent_dim"], "beta": r.get("beta"),
-            "sampling": r["sampling"], "continuity": r.get("continuity", {}), "pair": pair, "seeds": spread}
+        return getattr(evaluate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def sampler_summary(name: str, sampler: str, **paths) -> dict:
-    """The figures of one sampler of `name` (see `summary_for`); a sampler the model was not measured under (a
-    GMM of a VAE: a VAE is sampled from its prior) raises MetricError naming the ones it was."""
-    s = summary_for(name, **paths)
-    if sampler not in s["sampling"]:
-        kind = "a VAE is sampled from its prior N(0, I); the fitted samplers belong to the plain AE" \
-            if registry.posterior(s["kind"]) else f"it was measured under {', '.join(s['sampling'])}"
-        raise MetricError(f"{name} has no figures under the sampler {sampler!r}: {kind}")
-    return s["sampling"][sampler]
+if __name__ == "__main__":  # `python -m vae.metrics`: the command line lives in vae.metrics_cli
+    from vae.metrics_cli import main
+
+    raise SystemExit(main())
