@@ -18,6 +18,7 @@ import torch
 
 from vae import amortization as amo
 from vae import data as data_mod
+from vae import registry
 from vae.checkpoint import load_checkpoint
 
 TARGET_S = 5.0
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     model = load_checkpoint(args.model).model
-    images = data_mod.to_float(data_mod.load_mnist().x_test[:args.digits])
+    images = data_mod.to_float(registry.dataset().load().x_test[:args.digits])
     times, gaps = [], []
     for image in images:
         r = amo.fit_posterior(model, image, amo.FitConfig())

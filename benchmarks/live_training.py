@@ -26,7 +26,7 @@ import time
 
 import torch
 
-from vae.data import load_mnist
+from vae import registry
 from vae.live import TrainingPool, TrainRequest
 
 TARGET_S = 60.0
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clicks", type=int, default=20, help="clicks for each half of (d)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # the app's setting (ui/runtime.py)
-    mnist = load_mnist()
+    mnist = registry.dataset().load()
     pool = TrainingPool(max_jobs=2)
     vae = TrainRequest(kinds=("vae",), train_subset=args.subset, epochs=args.epochs)
     both = TrainRequest(kinds=("ae", "vae"), train_subset=args.subset, epochs=args.epochs)

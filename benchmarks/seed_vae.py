@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from vae.data import load_mnist
+from vae import registry
 from vae.device import pick_device
 from vae.models import ModelConfig
 from vae.train import TrainConfig, run_epochs
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    mnist = load_mnist()
+    mnist = registry.dataset().load()
     cfg = seed_train_config(args.epochs, args.seed)
     print(f"seed 002's VAE 784-400-20 through vae.train.run_epochs: Adam {cfg.lr:g}, batch {cfg.batch_size}, "
           f"{cfg.epochs} epochs, seed {cfg.seed}, {device}, {torch.get_num_threads()} threads "

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from vae.data import load_mnist
+from vae import registry
 from vae.models import ModelConfig, build_model
 from vae.train import TrainConfig, images_to_tensor, train_epoch
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    x = images_to_tensor(load_mnist().x_train[:args.images])
+    x = images_to_tensor(registry.dataset().load().x_train[:args.images])
 
     torch.manual_seed(0)
     ref = ReferenceVAE()

@@ -20,6 +20,7 @@ from torch import nn
 from helpers import tiny_config
 from vae import checkpoint as ckpt_mod
 from vae import import_model as imp
+from vae import registry
 from vae.data import Mnist, file_sha256
 from vae.models import build_model
 from vae.train import EVAL_SEED, images_to_tensor
@@ -179,6 +180,46 @@ def test_keep_copies_a_scratch_import_into_checkpoints(tmp_path, checkpoints, mo
     assert ckpt_mod.read_manifest("mine")["command"] == "python -m vae.import_model nb.pt --name mine"
     with pytest.raises(imp.ImportRefused, match="already exists"):
         imp.keep(session, "mine")
+
+
+def test_saves_are_atomic_and_a_taken_name_is_refused_in_one_line_with_nothing_overwritten(tmp_path, checkpoints,
+                                                                                            monkeypatch, capsys):
+    """As the Train page saves: the folder is created by the save itself, so a name taken after the name check (by
+    another session or command at the same moment) is refused and the folder that holds it is left as it was."""
+    monkeypatch.setenv(ckpt_mod.SCRATCH_DIR_ENV, str(tmp_path / "scratch"))
+    data = _fake_mnist(n_train=128, n_test=100)
+    path = _save_state_dict(NotebookVAE(hidden_dim=16, latent_dim=2), tmp_path / "nb.pt")
+    imported = imp.import_file(path, data, what="nb.pt")
+    other = checkpoints / "taken"
+    other.mkdir()
+    (other / "note.txt").write_text("someone else's")
+    with pytest.raises(imp.ImportRefused, match=r"^checkpoints/taken already exists: pick another name \(nothing "
+                                                r"was overwritten\)\.$"):
+        imp.write_checkpoint(imported, other, "x")
+    assert sorted(p.name for p in other.iterdir()) == ["note.txt"]
+
+    session = "session-import-race"
+    imp.write_checkpoint(imported, ckpt_mod.scratch_dir() / session, "x")
+    monkeypatch.setattr(imp, "check_name", lambda name: name)  # the name was free when it was checked
+    with pytest.raises(imp.ImportRefused, match="already exists"):
+        imp.keep(session, "taken")
+    assert sorted(p.name for p in other.iterdir()) == ["note.txt"]
+    monkeypatch.setattr(registry.Dataset, "load", lambda self, path=None: data)  # not the real images
+    assert imp.main([str(path), "--name", "taken"]) == 2  # the command line: exit 2, one line, nothing written
+    err = capsys.readouterr().err.strip()
+    assert err == "error: checkpoints/taken already exists: pick another name (nothing was overwritten)."
+    assert sorted(p.name for p in other.iterdir()) == ["note.txt"]
+
+
+def test_the_manifest_records_the_platform_as_other_manifests_do(tmp_path, checkpoints):
+    from vae.device import platform_info
+
+    data = _fake_mnist(n_train=128, n_test=100)
+    path = _save_state_dict(NotebookVAE(hidden_dim=16, latent_dim=2), tmp_path / "nb.pt")
+    imp.write_checkpoint(imp.import_file(path, data, what="nb.pt"), checkpoints / "nb", "x")
+    versions = ckpt_mod.read_manifest("nb")["versions"]
+    assert versions == platform_info()
+    assert {"torch", "numpy", "python", "maths_library", "cpu", "cpu_flags", "threads"} <= set(versions)
 
 
 def test_wrapped_and_prefixed_state_dicts_are_unwrapped(tmp_path):

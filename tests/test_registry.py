@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -82,6 +83,26 @@ def test_data_record_names_the_dataset():
     with pytest.raises(ConfigError, match="Unknown dataset 'svhn'. Possible values: mnist"):
         registry.dataset("svhn")
     assert registry.dataset().label_names == tuple("0123456789")
+
+
+def test_a_dataset_loads_through_its_loader_from_its_file_or_a_given_copy(tmp_path):
+    from vae import data
+
+    mnist = registry.dataset("mnist")
+    assert mnist.path == data.DEFAULT_PATH and mnist.loader == "vae.data:load_mnist"
+    with pytest.raises(data.DataError, match="missing.npz not found"):
+        mnist.load(tmp_path / "missing.npz")
+    other = registry.Dataset("other", "data/other.npz", ("a", "b"), "0" * 64)
+    with pytest.raises(data.DataError, match="other.npz not found"):
+        other.load()  # its own file, through the same loader
+
+
+@pytest.mark.slow
+def test_the_shipped_dataset_loads_the_same_arrays_as_the_loader():
+    from vae.data import load_mnist
+
+    for a, b in zip(registry.dataset("mnist").load(), load_mnist()):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ def _raw_overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
     points = None
     if index is not None:
         mu, logvar = resources.encoded(ckpt.name)
-        if logvar is not None:
+        if registry.has_posterior(ckpt.model):  # q(z|x) has a variance to draw
             for k in (1, 2):
                 x, y = latent.covariance_ellipse(mu[index], np.diag(np.exp(logvar[index])), k)
                 ellipses.append({"x": x, "y": y, "label": f"q(z|x) {k}\u03c3", "color": POSTERIOR_COLOR,

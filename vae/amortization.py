@@ -32,9 +32,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
+from . import registry
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint
 from .losses import kl_divergence, reconstruction_bce
-from .models import VAE
 
 RESULTS_JSON = CHECKPOINT_DIR / "AMORTIZATION.json"
 RESULTS_MD = CHECKPOINT_DIR / "RESULTS.md"
@@ -128,7 +128,7 @@ def fit_posterior(model: torch.nn.Module, x, config: FitConfig | None = None,
     """
     config = config or FitConfig()
     config.validate()
-    if not isinstance(model, VAE):
+    if not registry.has_posterior(model):
         raise AmortizationError("the amortization gap needs an encoder that outputs q(z|x): it applies to a VAE, "
                                 "not a plain AE (whose code is a point)")
     t0 = time.perf_counter()
@@ -200,7 +200,7 @@ def measure(name: str, n: int, config: FitConfig, batch: int = 25) -> dict:
     from . import data as data_mod
 
     ckpt = load_checkpoint(name)
-    images = data_mod.to_float(data_mod.load_mnist().x_test[:n])
+    images = data_mod.to_float(registry.dataset().load().x_test[:n])
     t0 = time.perf_counter()
     enc, fit, gap, kept = [], [], [], []
     for start in range(0, n, batch):

@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.draws <= MAX_DRAWS:
             raise MetricError(f"--draws must be in 1..{MAX_DRAWS}, got {args.draws}")
         judge_ckpt = load_checkpoint(JUDGE)
-        mnist = data_mod.load_mnist()
+        mnist = registry.dataset().load()
         real = real_set(judge_ckpt.model, mnist.x_test)
         names = [n for n in (args.only.split(",") if args.only else available()) if n and n != JUDGE]
         kinds = {n: _kind(read_manifest(n)) for n in names}

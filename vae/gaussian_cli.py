@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=JUDGE_DRAWS, help="samples the judge rates for the manifest")
     p.add_argument("--seed", type=int, default=SAMPLE_SEED, help="seed of those samples")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--data", default=str(data_mod.DEFAULT_PATH), help="the MNIST .npz file")
+    p.add_argument("--data", default=str(registry.dataset().path), help="the dataset's .npz file")
     p.add_argument("--out", default=f"checkpoints/{NAME}", help="checkpoint folder to write")
     return p
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--train-subset must be in 2..60000, got {args.train_subset}.")
         if not 1 <= args.draws <= MAX_DRAWS:
             raise ConfigError(f"--draws must be in 1..{MAX_DRAWS}, got {args.draws}.")
-        mnist = data_mod.load_mnist(args.data)
+        mnist = registry.dataset().load(args.data)
         judge = load_checkpoint("judge").model
     except (ConfigError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -23,7 +23,6 @@ import hashlib
 import io
 import pickle
 import pickletools
-import platform
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,8 @@ import torch
 
 from . import checkpoint as ckpt_mod
 from . import registry
-from .data import DEFAULT_PATH, Mnist, file_sha256
+from .data import Mnist, file_sha256
+from .device import platform_info
 from .models import N_PIXELS, ConfigError, ModelConfig, build_model
 from .train import evaluate, images_to_tensor
 
@@ -295,17 +295,17 @@ def import_path(path: str | Path, mnist: Mnist, max_bytes: int = MAX_FILE_BYTES)
     return import_file(p, mnist, str(path), max_bytes)
 
 
-def manifest(imported: Imported, command: str, data_path: str | Path = DEFAULT_PATH) -> dict:
+def manifest(imported: Imported, command: str, data_path: str | Path | None = None) -> dict:
     """Everything save_checkpoint needs besides the model: provenance, test metrics, data fingerprint, versions.
 
     The model was not trained here: "training" records only the beta its test metrics use and that it was imported,
-    and "history" is empty."""
+    and "history" is empty. data_path: the file the test metrics were computed on (None: the dataset's own)."""
     return {
         "training": {"beta": 1.0, "imported": True},
         "history": [],
         "test_metrics": imported.test_metrics,
-        "data": registry.data_record(file_sha256(data_path), test_images=10000),
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "data": registry.data_record(file_sha256(data_path or registry.dataset().path), test_images=10000),
+        "versions": platform_info(),  # library versions, maths library, CPU and its flags, threads
         "command": command,
         "provenance": f"imported from {imported.source}",
         "imported_from": {"file": imported.source, "sha256": imported.source_sha256, "layout": imported.layout},
@@ -313,9 +313,19 @@ def manifest(imported: Imported, command: str, data_path: str | Path = DEFAULT_P
 
 
 def write_checkpoint(imported: Imported, folder: str | Path, command: str,
-                     data_path: str | Path = DEFAULT_PATH) -> Path:
-    """Write the imported model as a checkpoint folder (model.pt, manifest.json with sha256)."""
-    return ckpt_mod.save_checkpoint(folder, imported.model, manifest(imported, command, data_path))
+                     data_path: str | Path | None = None) -> Path:
+    """Write the imported model as a new checkpoint folder (model.pt, manifest.json with sha256), atomically as the
+    Train page saves: the folder must not exist yet, and of two writes of one name at the same moment one wins and
+    the other gets ImportRefused having written nothing."""
+    return _save_new(Path(folder), imported.model, manifest(imported, command, data_path))
+
+
+def _save_new(folder: Path, model: torch.nn.Module, manifest_: dict) -> Path:
+    try:
+        return ckpt_mod.save_checkpoint(folder, model, manifest_, new=True)
+    except ckpt_mod.NameTaken:
+        raise ImportRefused(f"checkpoints/{folder.name} already exists: pick another name (nothing was "
+                            "overwritten).") from None
 
 
 def command_for(source: str, name: str) -> str:
@@ -342,7 +352,7 @@ def keep(session_name: str, name: str) -> Path:
         raise ImportRefused(str(e)) from None
     kept = {k: v for k, v in loaded.manifest.items() if k not in ("format_version", "name", "model", "weights_sha256")}
     kept["command"] = command_for(loaded.manifest.get("imported_from", {}).get("file", "FILE"), name)
-    return ckpt_mod.save_checkpoint(ckpt_mod.checkpoint_dir() / name, loaded.model, kept)
+    return _save_new(ckpt_mod.checkpoint_dir() / name, loaded.model, kept)
 
 
 # --- command line ------------------------------------------------------------------------------------------------
@@ -351,17 +361,17 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from .data import DataError, load_mnist
+    from .data import DataError
 
     parser = argparse.ArgumentParser(prog="python -m vae.import_model", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", metavar="FILE", help="a state_dict saved with torch.save(model.state_dict(), "
                                                        "FILE), or a Latent Explorer checkpoint folder")
     parser.add_argument("--name", required=True, help="the new checkpoint's name in checkpoints/")
-    parser.add_argument("--data", default=str(DEFAULT_PATH), help="the MNIST .npz file")
+    parser.add_argument("--data", default=str(registry.dataset().path), help="the dataset's .npz file")
     args = parser.parse_args(argv)
     try:
         name = check_name(args.name)
-        mnist = load_mnist(args.data)
+        mnist = registry.dataset().load(args.data)
         imported = import_path(args.source, mnist)
         out = write_checkpoint(imported, ckpt_mod.checkpoint_dir() / name, command_for(args.source, name), args.data)
     except (ImportRefused, DataError, ConfigError) as e:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--data", default=str(data_mod.DEFAULT_PATH))
+    p.add_argument("--data", default=str(registry.dataset().path), help="the dataset's .npz file")
     p.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/judge")
     args = p.parse_args(argv)
     world = World.from_env()  # set when torchrun started several processes
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if world is not None:
             device = world.device(device)
             world.local_batch(args.batch_size)  # the global batch must split evenly
-        mnist = data_mod.load_mnist(args.data)
+        mnist = registry.dataset().load(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ import torch
 
 from . import checkpoint as ckpt_mod
 from . import registry
-from .data import DEFAULT_PATH, Mnist
+from .data import Mnist
 from .latent import encode_images
 from .models import ModelConfig
 from .train import (TrainConfig, TrainingCancelled, TrainingDiverged, command_line, run_epochs,
@@ -64,7 +64,7 @@ class LiveError(ValueError):
 
 @dataclass(frozen=True)
 class TrainRequest:
-    kinds: tuple[str, ...] = ("ae", "vae")  # which models to train, in this order: ("ae",), ("vae",) or both
+    kinds: tuple[str, ...] = KINDS  # which models to train, in this order: ("ae",), ("vae",) or both
     beta: float = 1.0  # weight of the KL term (the VAE only)
     train_subset: int = 10000  # the first N MNIST training images
     epochs: int = 10
@@ -238,12 +238,12 @@ class TrainingPool:
     unsaved models deleted. An owner has one training at a time, whatever its page remembers.
     """
 
-    def __init__(self, max_jobs: int | None = None, device: str = "cpu", data_path: str | Path = DEFAULT_PATH,
+    def __init__(self, max_jobs: int | None = None, device: str = "cpu", data_path: str | Path | None = None,
                  is_alive: Callable[[str], bool] | None = None, grace_seconds: float | None = None,
                  keep_seconds: float = KEEP_UNSAVED_SECONDS, watch_seconds: float = WATCH_SECONDS):
         self.max_jobs = max_jobs if max_jobs is not None else max_jobs_from_env()
         self.device = device
-        self.data_path = Path(data_path)
+        self.data_path = Path(data_path) if data_path is not None else registry.dataset().path  # for manifests
         self.is_alive = is_alive
         self.grace_seconds = grace_seconds if grace_seconds is not None else grace_from_env()
         self.keep_seconds = keep_seconds

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from . import registry
 from .losses import reconstruction_bce
-from .models import VAE
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -38,7 +38,7 @@ def iwae_log_likelihood(model: torch.nn.Module, x: torch.Tensor, k: int = 1000, 
     L_1 is the ELBO and L_k rises towards log p(x) as k grows. x: (batch_size, 1, 28, 28) in [0, 1] ->
     (batch_size,) in nats (negative numbers; -L_k is comparable with -ELBO). Only a VAE has q(z|x).
     """
-    if not isinstance(model, VAE):
+    if not registry.has_posterior(model):
         raise MetricError("the importance-weighted bound needs a posterior q(z|x): it applies to a VAE, not a plain AE")
     if k < 1:
         raise MetricError(f"k must be >= 1, got {k}")

@@ -16,6 +16,7 @@ import time
 import torch
 
 from . import data as data_mod
+from . import registry
 from .checkpoint import CheckpointError, load_checkpoint, record_metrics
 from .metrics import MetricError, test_set_iwae
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.n <= 10000:
             raise MetricError(f"--n must be in 1..10000, got {args.n}")
         ckpt = load_checkpoint(args.checkpoint)
-        x = torch.from_numpy(data_mod.to_float(data_mod.load_mnist().x_test[:args.n])).unsqueeze(1)
+        x = torch.from_numpy(data_mod.to_float(registry.dataset().load().x_test[:args.n])).unsqueeze(1)
         t0 = time.perf_counter()
         value = test_set_iwae(ckpt.model, x, args.k)
         seconds = time.perf_counter() - t0

@@ -5,13 +5,13 @@ module class the config builds, how pages label it, whether it has a posterior q
 posterior ellipses, KL per dimension) and a prior p(z) to sample from, whether the browser can run its decoder, and
 whether the explorer's pages show it. `vae.checkpoint` builds every model through `build(model_config)`, one lookup.
 
-The judge's and the pixel Gaussian's classes live in modules that themselves read and write checkpoints; their
-classes are named here as "module:attribute" and imported on first use, so importing this table (and
-`vae.checkpoint`) imports neither.
+Classes (and a dataset's loader) are named here as "module:attribute" and imported on first use, so importing this
+table (and `vae.checkpoint`) imports no family's module. Those modules never import `vae.checkpoint` either: the
+command lines that read and write checkpoints live apart (vae.judge_cli, vae.gaussian_cli, vae.metrics_cli).
 
 A dataset entry names the file a model was trained and scored on, its label names and the sha256 of the file, and
-new manifests record the entry's name. MNIST is the only shipped one; `vae.data` keeps its opt-in torchvision loaders
-for others.
+new manifests record the entry's name; `dataset(name).load()` reads its arrays. MNIST is the only shipped one;
+`vae.data` keeps its opt-in torchvision loaders for others.
 """
 
 from __future__ import annotations
@@ -114,10 +114,17 @@ class Dataset:
     label_names: tuple[str, ...]  # class index -> name
     sha256: str  # fingerprint of the file as shipped
     image_shape: tuple[int, int] = (28, 28)
+    loader: str = "vae.data:load_mnist"  # "module:attribute" of the function that reads and checks the file
 
     @property
     def path(self) -> Path:
         return REPO_ROOT / self.file
+
+    def load(self, path: str | Path | None = None):
+        """The dataset's arrays (a `vae.data.Mnist`: x_train, y_train, x_test, y_test, uint8) read from its file,
+        or from `path` (a copy named on a command line with --data); vae.data.DataError saying what to do when the
+        file is missing or does not hold what it should."""
+        return _resolve(self.loader)(self.path if path is None else path)
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
@@ -128,6 +135,8 @@ DEFAULT_DATASET = "mnist"
 
 
 def dataset(name: str = DEFAULT_DATASET) -> Dataset:
+    """The entry of `name`; ConfigError listing the known datasets otherwise. Every module that reads images loads
+    them through it: `registry.dataset().load()`, or `.load(args.data)` for a command line's --data."""
     try:
         return DATASETS[name]
     except KeyError:

@@ -337,7 +337,7 @@ def story(summary: dict, results: dict[str, dict]) -> list[str]:
                      "not used to compare them.")
         out.append(text)
     betas = sorted((r["beta"], r["latent_usage"]["active_units"]) for r in results.values()
-                   if r.get("kind") == "vae" and r.get("latent_dim") == 10 and "latent_usage" in r)
+                   if registry.posterior(r.get("kind")) and r.get("latent_dim") == 10 and "latent_usage" in r)
     if len(betas) > 1:
         out.append("- **Raising beta in 10-D** switches dimensions off: " +
                    ", ".join(f"{u} active units at beta {b:g}" for b, u in betas) + ".")

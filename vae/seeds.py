@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import registry
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, read_manifest
 
 ROOT = CHECKPOINT_DIR.parent
@@ -159,7 +160,6 @@ def measure_seeds(draws: int = 10000, pairs: int = 1000, steps: int = 10, log=pr
     missing. JSON-able: {"settings": ..., "pairs": {label: {name: {"seeds": {seed: measures}, "missing": [...]}}}}."""
     import torch
 
-    from . import data as data_mod
     from .checkpoint import load_checkpoint
     from .evaluate import JUDGE, fair_measures
     from .metrics import real_set
@@ -168,7 +168,7 @@ def measure_seeds(draws: int = 10000, pairs: int = 1000, steps: int = 10, log=pr
     from .metrics import PRDC_N
 
     judge = load_checkpoint(JUDGE).model
-    mnist = data_mod.load_mnist()
+    mnist = registry.dataset().load()
     real = None  # the judge's view of the test set, computed only if something must be measured
     fair = {"draws": draws, "pairs": pairs, "steps": steps, "prdc_n": PRDC_N, "jacobian_points": JACOBIAN_POINTS}
     earlier = _earlier_measures(fair, RESULTS_JSON)

@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=int, default=60000, help="train on the first N training images")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--data", default=str(data_mod.DEFAULT_PATH), help="the MNIST .npz file")
+    p.add_argument("--data", default=str(registry.dataset().path), help="the dataset's .npz file")
     p.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/vae-z2")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         if world is not None:
             device = world.device(device)
             world.local_batch(cfg.batch_size)  # the global batch must split evenly
-        mnist = data_mod.load_mnist(args.data)
+        mnist = registry.dataset().load(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
