@@ -9,7 +9,6 @@ from ui import state as S
 from ui import training as T
 from vae import live, registry
 
-KIND_LABELS = {"both": "AE and VAE, side by side", "vae": "VAE only", "ae": "AE only"}
 BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 SUBSETS = (1000, 2000, 5000, 10000, 20000, 30000, 40000, 50000, 60000)
 
@@ -40,7 +39,7 @@ if notice:
     st.session_state[S.TRAIN_NOTICE] = None
 
 cols = st.columns([1.3, 1.2, 1.5, 1, 0.8])
-cols[0].radio("Models", list(T.KIND_CHOICES), key=S.TRAIN_KINDS, format_func=KIND_LABELS.get, disabled=running)
+cols[0].radio("Models", list(T.KIND_CHOICES), key=S.TRAIN_KINDS, format_func=T.KIND_LABELS.get, disabled=running)
 cols[1].select_slider("\u03b2, the VAE's KL weight", BETAS, key=S.TRAIN_BETA, disabled=running,
                       format_func=lambda b: f"{b:g}", help="1 is the ELBO; larger packs codes into N(0, I) harder")
 cols[2].select_slider("Training images (the first N of MNIST's 60,000)", SUBSETS, key=S.TRAIN_SUBSET,

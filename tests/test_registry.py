@@ -166,3 +166,13 @@ def test_python_m_runs_the_command_line(name):
                          timeout=120, cwd=Path(registry.__file__).parent.parent)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"usage: python -m vae.{name} ")
+
+
+def test_the_train_pages_choices_labels_and_colours_come_from_the_explorable_kinds():
+    from ui import training
+
+    kinds = registry.EXPLORABLE_KINDS
+    assert training.KIND_CHOICES == {"both": kinds, "vae": ("vae",), "ae": ("ae",)}
+    assert training.KIND_LABELS == {"both": "AE and VAE, side by side", "vae": "VAE only", "ae": "AE only"}
+    assert set(training.COLORS) == set(kinds) and len(set(training.COLORS.values())) == len(kinds), \
+        "each explorable kind needs its own colour: add one to ui.training.PALETTE"

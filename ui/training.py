@@ -23,9 +23,14 @@ from ui.plots import latent_scatter
 from vae import live, registry
 from vae.checkpoint import CheckpointError
 
-KIND_CHOICES = {"both": ("ae", "vae"), "vae": ("vae",), "ae": ("ae",)}  # the Models radio's options
-COLORS = {"ae": "#CC6677", "vae": "#332288"}  # the explorer's AE and VAE colours
 LABELS = {kind: registry.label(kind) for kind in live.KINDS}  # {"ae": "AE", "vae": "VAE"}
+# The Models radio's options, from the registry's explorable kinds: all of them side by side, then each alone (the
+# last first: "VAE only" before "AE only").
+KIND_CHOICES = {"both": live.KINDS, **{kind: (kind,) for kind in reversed(live.KINDS)}}
+KIND_LABELS = {"both": " and ".join(LABELS.values()) + ", side by side",
+               **{kind: f"{LABELS[kind]} only" for kind in live.KINDS}}
+PALETTE = ("#CC6677", "#332288", "#117733", "#DDCC77")  # the explorer's AE and VAE colours; a new kind takes the next
+COLORS = dict(zip(live.KINDS, PALETTE))
 POLL_SECONDS = 0.7  # how often a running training's panel refreshes
 
 

@@ -65,16 +65,16 @@ def render(directory: Path = CHECKPOINT_DIR) -> str:
         model, train, metrics = m["model"], m["training"], m["test_metrics"]
         arch = f"{model['arch'].upper()} {'-'.join(map(str, model['hidden']))}" if model["arch"] == "mlp" \
             else f"conv {model['channels']}"
-        kind = model["kind"].upper()
-        beta = _fmt(train["beta"], 1) if registry.posterior(model["kind"]) else "-"
+        kind, posterior = registry.label(model["kind"]), registry.posterior(model["kind"])
+        beta = _fmt(train["beta"], 1) if posterior else "-"
         iwae = m.get("iwae")
-        if not registry.posterior(model["kind"]):
+        if not posterior:
             iwae_text = "- (no posterior)"
         else:
             iwae_text = f"{iwae['log_px_bound']:.2f} (k={iwae['k']})" if iwae else "not computed"
         rows.append(f"| `{name}` | {kind}, {arch} | {model['latent_dim']} | {beta} | {_fmt(metrics.get('recon'))} | "
-                    f"{_fmt(metrics.get('kl')) if model['kind'] == 'vae' else '-'} | "
-                    f"{_fmt(metrics.get('neg_elbo')) if model['kind'] == 'vae' else '-'} | {iwae_text} | "
+                    f"{_fmt(metrics.get('kl')) if posterior else '-'} | "
+                    f"{_fmt(metrics.get('neg_elbo')) if posterior else '-'} | {iwae_text} | "
                     f"{_trained(m)} |")
         commands.append(f"# {name}\n{m['command']}")
         if iwae:
