@@ -94,10 +94,10 @@ def kl_figure(stats: PosteriorStats, title: str, height: int = 380,
             selected=dict(marker=dict(opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)),
             hovertemplate="z%{customdata[0]}: KL %{y:.3f} nats<br>Var[\u03bc] %{customdata[1]:.3f}<extra></extra>",
         ))
-    fig.update_layout(
+    fig.update_layout(  # the legend goes under the axis: at its right in the title's row it ran over the title
         title=dict(text=title, font=dict(size=18)), height=height, barmode="overlay", bargap=0.15,
         margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white", font=dict(size=16), clickmode="event+select",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=14)),
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0, font=dict(size=14)),
     )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=[f"z{j}" for j in order],
                      title="latent dimension (sorted by KL)", tickfont=dict(size=15))
