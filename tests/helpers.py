@@ -70,3 +70,20 @@ def app_in_chromium(port: int | None = None) -> Iterator[tuple[object, str]]:
                 browser.close()
     finally:
         stop_app(proc)
+
+
+@contextmanager
+def served_page(browser, path: str = "", size: tuple[int, int] = (1500, 1300)) -> Iterator[tuple[object, str]]:
+    """A fresh app server and a new tab of the browser fixture's context at url/path in a `size` window: yields
+    (page, url), then closes the tab and stops the server."""
+    from tests.conftest import start_app, stop_app
+
+    proc, url = start_app()
+    page = browser.new_page()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    try:
+        page.goto(f"{url}/{path}")
+        yield page, url
+    finally:
+        page.close()
+        stop_app(proc)

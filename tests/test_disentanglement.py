@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config
+from helpers import IDLE, served_page, tiny_config
 from ui import disentangle as D
 from ui import disentangle_figures as F
 from ui.images import bounce_order, traversal_gif, traversal_png
@@ -327,21 +327,14 @@ def test_gif_of_a_real_traversal_decodes_to_the_expected_frames():
 @pytest.mark.slow
 @pytest.mark.browser
 def test_clicking_a_bar_shows_that_dimension_up_close(browser):
-    from tests.conftest import start_app, stop_app
-
-    proc, url = start_app()
-    page = browser.new_page()
-    page.set_viewport_size({"width": 1600, "height": 1400})
-
     def settle():
         page.wait_for_timeout(300)
-        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+        page.wait_for_function(IDLE, timeout=60_000)
 
     def up_close() -> str:
         return page.locator("h4").filter(has_text="up close").first.inner_text()
 
-    try:
-        page.goto(f"{url}/disentanglement")
+    with served_page(browser, "disentanglement", (1600, 1400)) as (page, _):
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot g.point path').length >= 3",
                                timeout=120_000)
         settle()
@@ -361,6 +354,3 @@ def test_clicking_a_bar_shows_that_dimension_up_close(browser):
                                                                                   "'.gif')]"))
         assert gif.count() >= 1, "the sweep is shown as an animated GIF"
         assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        page.close()
-        stop_app(proc)

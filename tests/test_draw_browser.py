@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import start_app, stop_app
+from helpers import served_page
 from vae.checkpoint import load_checkpoint
 from vae.data import load_mnist
 from vae.judge import predict
@@ -25,16 +25,9 @@ IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
 
 @pytest.fixture(scope="module")
 def served(browser):
-    proc, url = start_app()
-    page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1300})
-    try:
-        page.goto(f"{url}/draw")
+    with served_page(browser, "draw", (1500, 1300)) as (page, url):
         page.wait_for_function(f"() => {HOOK}", timeout=120_000)
         yield page, url
-    finally:
-        page.close()
-        stop_app(proc)
 
 
 @pytest.fixture(scope="module")
