@@ -22,7 +22,7 @@ from vae import checkpoint as ckpt_mod
 from vae import import_model as imp
 from vae import live, registry
 
-from . import disentangle, resources, training
+from . import disentangle_figures, resources, training
 from . import state as S
 
 IMPORT_PREFIX = f"{ckpt_mod.SESSION_PREFIX}import-"
@@ -127,7 +127,7 @@ def made_in_session() -> str:
 
 
 @dataclass(frozen=True)
-class ImportedVaeInfo(disentangle.VaeInfo):
+class ImportedVaeInfo(disentangle_figures.VaeInfo):
     """An import as the Disentanglement page's picker lists it, named by its file rather than its scratch name."""
 
     shown: str = ""
@@ -137,7 +137,7 @@ class ImportedVaeInfo(disentangle.VaeInfo):
         return f"{self.shown}  \u00b7  {self.latent_dim}-D"
 
 
-def disentanglement_infos() -> list[disentangle.VaeInfo]:
+def disentanglement_infos() -> list[disentangle_figures.VaeInfo]:
     """This session's imports with more than 2 latent dimensions, for the Disentanglement page (beta 1: the
     notebook's loss), newest first."""
     return [ImportedVaeInfo(i.name, i.latent_dim, 1.0, i.label) for i in higher_dim()]
