@@ -121,3 +121,47 @@ def test_score_line_shows_the_evaluations_figures_with_the_seeds_spread(monkeypa
     assert "mean \u00b1 SD over 3 training seeds" in line
     summary["seeds"] = {}
     assert "(this checkpoint; `python -m vae.evaluate`" in hd.score_line(SimpleNamespace(name="ae-z20"), "prior")
+
+
+def test_short_score_line_for_the_projector_keeps_each_figure_with_its_name(monkeypatch):
+    from types import SimpleNamespace
+
+    from ui import higher_dims as hd
+
+    summary = {"sampling": {"GMM-10": {"confident": 0.41, "precision": 0.9, "coverage": 0.3, "class_tv": 0.12}},
+               "seeds": {"GMM-10/confident": {"mean": 0.4, "std": 0.03, "n": 3}}}
+    monkeypatch.setattr(hd, "measured", lambda name: summary)
+    line = hd.score_line(SimpleNamespace(name="ae-z20"), "gmm", short=True)
+    assert line == ("confident\u00a0**40%**\u00a0\u00b1\u00a03% \u00b7 precision\u00a0**90%** \u00b7 "
+                    "coverage\u00a0**30%** \u00b7 class\u00a0TV\u00a0**0.12**")
+    assert "vae.evaluate" in hd.score_line(SimpleNamespace(name="ae-z20"), "gmm"), "the long line names its source"
+
+
+def test_projector_mode_shows_one_view_at_a_time(folder, monkeypatch):
+    from ui import state as S
+
+    monkeypatch.setenv(ckpt_mod.CHECKPOINT_DIR_ENV, str(folder))
+    app = AppTest.from_file(PAGE, default_timeout=600)
+    app.session_state[S.PROJECTOR] = True
+    app.run()
+    assert not app.exception and not app.error
+    assert len(app.get("bidi_component")) == 2, "the live slice first"
+    assert not [img for el in app.get("image") for img in el.proto.imgs], "and no samples under it"
+    assert [c.value for c in app.caption][0].startswith("Map: distance to the nearest code"), "the map's key"
+    app.button(key="hd_new_plane").click().run()
+    assert app.session_state["hd_slice_seed"] == 1
+    app.session_state["hd_slice_kind"] = "codes"
+    app.session_state["hd_slice_other"] = 3  # the same digit twice: one line, the page stays up
+    app.run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["This slice cannot be drawn: the two test digits are the same one: one "
+                                            "code twice spans no plane; pick two different digits."]
+    app.session_state["hd_view"] = "samples"
+    app.session_state["hd_sampler"] = "gmm"
+    app.run()
+    assert not app.exception and len(app.get("bidi_component")) == 0
+    captions = [img.caption for el in app.get("image") for img in el.proto.imgs]
+    assert captions == ["AE (ae-z20): z ~ 10-component GMM fitted to its codes",
+                        "VAE (vae-z20): z ~ 10-component GMM fitted to its codes"]
+    scores = [m.value for m in app.markdown if m.value.startswith("confident\u00a0")]
+    assert len(scores) == 2

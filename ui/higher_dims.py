@@ -33,8 +33,14 @@ SLICE_KINDS = {
     "codes": "through two test digits' codes and the codes' centre",
 }
 SLICE_MAPS = {"none": "no map", "distance": "distance to the nearest code", "judge": "judge's confidence"}
+# Projector mode (the presentation layout): one view at a time, each fitting the window, chosen at the top; the
+# controls' choices as short names in one row (the long ones above are the normal layout's and the notes').
+VIEW, SAMPLER = "hd_view", "hd_sampler"  # session state: the view shown, the sampler of the samples view
+VIEWS = {"slice": "Live slice", "samples": "Samples"}
+SLICE_KINDS_SHORT = {"prior": "Prior draw", "code": "Digit → prior", "codes": "Two digits"}
+SLICE_MAPS_SHORT = {"none": "no map", "distance": "distance to codes", "judge": "judge's confidence"}
 DEFAULTS = {SAMPLES_SEED: 0, SLICE_SEED: 0, SLICE_KIND: "prior", SLICE_DIGIT: 3, SLICE_OTHER: 2,
-            SLICE_MAP: "distance"}
+            SLICE_MAP: "distance", VIEW: "slice", SAMPLER: "prior"}
 SHOWN = 32  # samples shown per model and sampler
 SCORED = 1000  # draws scored per model and sampler when the back end's figures are missing
 MAP_N = 32  # slice map cells a side
@@ -167,23 +173,26 @@ def _live_scores(name: str, stamp: float, kind: str) -> dict:
     return {"n": SCORED, **sampler_scores(ckpt.model, judge, z, _real_set(resources.stamp(JUDGE_NAME)))}
 
 
-BACKEND_SAMPLER = {"prior": "N(0, I)", "gaussian": "fitted Gaussian", "gmm": "GMM-10"}  # vae.metrics.summary_for
-SHOWN_MEASURES = (("confident", "judge-confident", True), ("precision", "on the data (precision)", True),
-                  ("coverage", "test digits reached (coverage)", True), ("class_tv", "class imbalance (TV)", False))
+BACKEND_SAMPLER = {"prior": "N(0, I)", "gaussian": "fitted Gaussian", "gmm": "GMM-10"}  # vae.evaluate.summary_for
+# (key, name, name in projector mode, a share?)
+SHOWN_MEASURES = (("confident", "judge-confident", "confident", True),
+                  ("precision", "on the data (precision)", "precision", True),
+                  ("coverage", "test digits reached (coverage)", "coverage", True),
+                  ("class_tv", "class imbalance (TV)", "class\u00a0TV", False))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _measured(name: str, stamps: tuple[float, ...]) -> dict | None:
-    from vae import metrics
+    from vae import evaluate, metrics
 
     try:
-        return metrics.summary_for(name)
+        return evaluate.summary_for(name)
     except (metrics.MetricError, OSError, ValueError, KeyError):
         return None
 
 
 def measured(name: str) -> dict | None:
-    """What `python -m vae.evaluate` measured for checkpoint `name` (vae.metrics.summary_for, re-read when
+    """What `python -m vae.evaluate` measured for checkpoint `name` (vae.evaluate.summary_for, re-read when
     RESULTS.json or SEEDS.json change), or None."""
     files = [CHECKPOINT_DIR / "RESULTS.json", CHECKPOINT_DIR / "SEEDS.json"]
     return _measured(name, tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
@@ -193,30 +202,38 @@ def _fmt(value: float, pct: bool) -> str:
     return f"{value:.0%}" if pct else f"{value:.2f}"
 
 
-def score_line(ckpt: Checkpoint, kind: str) -> str:
+def score_line(ckpt: Checkpoint, kind: str, short: bool = False) -> str:
     """"judge-confident **5%** ± 2% · ..." for one model and sampler: the evaluation's figures (mean ± SD over the
-    training seeds where it has them), else the page's own measure on 1,000 draws of this checkpoint."""
+    training seeds where it has them), else the page's own measure on 1,000 draws of this checkpoint.
+    short: the measures' short names and no source (projector mode, where the page says the source below)."""
     summary = measured(ckpt.name)
     sampler = BACKEND_SAMPLER[kind]
     got = (summary or {}).get("sampling", {}).get(sampler)
     if got:
         seeds = summary.get("seeds", {})
         parts = []
-        for key, name, pct in SHOWN_MEASURES:
+        for key, long_name, short_name, pct in SHOWN_MEASURES:
+            name = short_name if short else long_name
             if not isinstance(got.get(key), (int, float)):
                 continue
             spread = seeds.get(f"{sampler}/{key}")
+            sp = "\u00a0" if short else " "  # short: a measure's name, figure and spread never part at a line end
             if spread and spread.get("n", 0) > 1:
-                parts.append(f"{name} **{_fmt(spread['mean'], pct)}** \u00b1 {_fmt(spread['std'], pct)}")
+                parts.append(f"{name}{sp}**{_fmt(spread['mean'], pct)}**{sp}\u00b1{sp}{_fmt(spread['std'], pct)}")
             else:
-                parts.append(f"{name} **{_fmt(got[key], pct)}**")
+                parts.append(f"{name}{sp}**{_fmt(got[key], pct)}**")
         n = max((v.get("n", 0) for k, v in summary.get("seeds", {}).items() if k.startswith(sampler + "/")),
                 default=0)
         where = f"mean \u00b1 SD over {n} training seeds" if n > 1 else "this checkpoint"
+        if short:
+            return " \u00b7 ".join(parts)
         return " \u00b7 ".join(parts) + f" ({where}; `python -m vae.evaluate`, checkpoints/RESULTS.md)"
     if resources.load_model(JUDGE_NAME).checkpoint is None:
         return "No scores: the judge is missing (`python -m vae.judge --out checkpoints/judge`)."
     s = _live_scores(ckpt.name, resources.stamp(ckpt.name), kind)
+    if short:
+        return (f"confident\u00a0**{s['confident']:.0%}** \u00b7 precision\u00a0**{s['precision']:.0%}** \u00b7 "
+                f"coverage\u00a0**{s['coverage']:.0%}** \u00b7 class\u00a0TV\u00a0**{s['class_tv']:.2f}**")
     return (f"judge-confident **{s['confident']:.0%}** \u00b7 on the data (precision) **{s['precision']:.0%}** "
             f"\u00b7 test digits reached (coverage) **{s['coverage']:.0%}** \u00b7 class imbalance (TV) "
             f"**{s['class_tv']:.2f}** (measured here on {s['n']:,} draws of this checkpoint)")
@@ -281,6 +298,12 @@ def slice_map(ckpt: Checkpoint, kind: str, plane: sl.Plane) -> dict | None:
                       tuple(plane.a_range), tuple(plane.b_range))
 
 
+# One line above the planes in projector mode: the colours' key where the class sees the colours.
+MAP_KEYS = {
+    "distance": "Map: distance to the nearest code, in that model's code gaps: dark \u2264 0.5, bright \u2265 2 "
+                "(one scale for both planes)",
+    "judge": "Map: the judge's confidence in the decoded digit: dark \u2264 0.1, bright 1 (one scale for both planes)",
+}
 MAP_CAPTIONS = {
     "distance": "Map: distance from the plane to the nearest code, in units of that model's own gap between "
                 "neighbouring codes (1 = as far as a typical code from its nearest neighbour): 0.5 (dark) to 2 "
@@ -289,21 +312,26 @@ MAP_CAPTIONS = {
 }
 
 
-def slice_plane(ckpt: Checkpoint, plane: sl.Plane, map_kind: str) -> None:
-    """Mount the live slice of `ckpt` (linked with the other model's), with its map and its numbers."""
+def slice_plane(ckpt: Checkpoint, plane: sl.Plane, map_kind: str) -> str | None:
+    """Mount the live slice of `ckpt` (linked with the other model's), with its map; return the caption that says
+    what its dots and numbers are (the page places it: under the plane, or in projector mode below the view)."""
     payload, error = slice_payload(ckpt)
     if error:
         st.info(f"Live decoding is off for {ckpt.name}: {error}.")
-        return
+        return None
+    on = projector.is_on()
     s = spread(ckpt)
     heatmap = slice_map(ckpt, map_kind, plane)
     projection = {"z0": plane.z0, "u": plane.u, "v": plane.v,
                   "whiten": {"mean": s.whitener.mean, "matrix": s.whitener.matrix, "gap": s.gap,
                              "far": FAR_GAPS * s.gap}}
+    # Projector mode: the plane asks for up to 680 px and the component fits it to the window and its column; the
+    # side is a little wider than the digit so that each of the readout's phrases (nearest code, distance, the
+    # codes' gap) keeps one line at 20 px (the longest, "nearest code: a 9 (#7243)", measures 218 px).
     lp.latent_plane(key=f"slice_{ckpt.config.kind}", payload=payload, title=label(ckpt), view=view_of(plane),
                     circles=(), heatmap=heatmap, link_group="slice", projection=projection, axis_labels=("a", "b"),
-                    projector=projector.is_on(), digit_px=200 if projector.is_on() else 150, height=330,
-                    dots=(1.2, 0.35))
+                    projector=on, digit_px=220 if on else 150, side_px=226 if on else 220,
+                    height=680 if on else 420, dots=(1.2, 0.5) if on else (1.2, 0.35))
     z = plane.points(0.0, 0.0)
     centre = float(s.whitener.nearest_distance(z, cloud(ckpt))[0])
     text = (f"Dots: the test digits' codes{' (one draw from q(z|x) each)' if registry.has_posterior(ckpt.model) else ''}, "
@@ -311,7 +339,7 @@ def slice_plane(ckpt: Checkpoint, plane: sl.Plane, map_kind: str) -> None:
             f"codes sit {s.gap:.1f} from their nearest neighbour.")
     if heatmap is not None:
         text += f" Map mean {heatmap['mean']:.2f}, spread {heatmap['sd']:.2f}."
-    st.caption(text)
+    return text
 
 
 def far_warning(ckpt: Checkpoint, plane: sl.Plane) -> str | None:

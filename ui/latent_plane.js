@@ -5,8 +5,8 @@
 // one instance per parentElement (INSTANCES); a rerun re-reads the options, re-parses the decoder only when the
 // payload id changes, and redraws only what changed.
 //
-// data (bytes) = two LEX1 containers (see vae/export.py): the options (JSON header only), then the payload (decoder
-// weights, the test digits' codes and labels). A container is: "LEX1", uint32 LE header length, UTF-8 JSON header,
+// data (bytes) = two LEX1 containers (see vae/decoder_bytes.py): the options (JSON header only), then the payload
+// (decoder weights, the test digits' codes and labels). A container is: "LEX1", uint32 LE header length, UTF-8 JSON header,
 // zero padding to a multiple of 8, then the arrays at the offsets the header lists (from the container's start).
 
 const PALETTE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288",
@@ -322,8 +322,6 @@ class Plane {
     this.resizer = new ResizeObserver(() => this.layout());
     // presentation: what lies above a plane settles late (images, spinners); check the fit to the window each second
     this.fitTimer = setInterval(() => { if (this.opts && this.opts.projector) this.layout(); }, 1000);
-    // presentation: what lies above a plane settles late (images, spinners); check the fit to the window each second
-    this.fitTimer = setInterval(() => { if (this.opts && this.opts.projector) this.layout(); }, 1000);
     this.resizer.observe(this.root);
     this.cleanup = () => this.destroy();
   }
@@ -335,7 +333,6 @@ class Plane {
     over.removeEventListener("click", this.onClick);
     this.planeEl.removeEventListener("keydown", this.onKey);
     this.linkBox.removeEventListener("change", this.onLinkBox);
-    clearInterval(this.fitTimer);
     clearInterval(this.fitTimer);
     window.removeEventListener(LINK_EVENT, this.onLink);
     this.resizer.disconnect();
@@ -436,6 +433,7 @@ class Plane {
     const d = this.dim || 2, n = this.labels.length, pts = this.points;
     this.proj = null;
     this.wcodes = null;
+    this.root.classList.toggle("lp-sliced", !!p && d > 2); // a slice through a larger space (latent_plane.css)
     this.whiten = (p && p.whiten) || whiten;
     if (this.dec) this.dec.proj = null;
     this.planePts = d === 2 && !p ? pts : new Float32Array(2 * n);
@@ -508,7 +506,6 @@ class Plane {
       get lastDecode() { return self.lastDecode; }, // {z: [x, y], pixels: Float32Array(784)}: what is on screen
       get view() { return self.view; },
       get zoomed() { return !!self.zoomView; },
-      get minLabelPx() { return Math.round(13 * self.fontScale()); }, // the smallest text drawn in the plane
       get minLabelPx() { return Math.round(13 * self.fontScale()); }, // the smallest text drawn in the plane
       get pinned() { return self.pinned; },
       get shown() { return self.shown; },
@@ -629,7 +626,7 @@ class Plane {
   showError(err) {
     this.failedPayload = this.wantedPayload; // options-only reruns keep this message instead of asking again
     this.messageEl.textContent = `The latent plane cannot be drawn: ${err && err.message ? err.message : err}. ` +
-      "Reload the page; if this stays, the model's payload is damaged (see vae/export.py).";
+      "Reload the page; if this stays, the model's payload is damaged (see vae/decoder_bytes.py).";
     this.messageEl.hidden = false;
     this.body.hidden = true;
     this.dec = null;
@@ -646,10 +643,14 @@ class Plane {
       const fit = Math.floor(window.innerHeight - this.planeEl.getBoundingClientRect().top - 14);
       if (fit > 0) want = Math.min(want, Math.max(300, fit));
     }
-    const sideW = (this.opts.digit_px || 224) + 2;
+    const digitPx = this.opts.digit_px || 224;
+    const sideW = Math.max(digitPx, this.opts.side_px || 0) + 2; // side_px: room for a longer readout
     const room = width - sideW - (this.opts.projector ? 10 : 20); // the gap in latent_plane.css, and rounding
     const size = Math.round(Math.max(260, Math.min(want, room >= 260 ? room : width)));
-    const digitPx = this.opts.digit_px || 224;
+    // with side_px, a side that does not fit beside the plane goes under it as a row: the digit, its readout beside
+    const stacked = !!this.opts.side_px && room < 260;
+    this.root.classList.toggle("lp-stacked", stacked);
+    this.side.style.width = stacked ? "" : `${sideW}px`;
     const dpr = window.devicePixelRatio || 1;
     if (size === this.size && digitPx === this.digitPx && dpr === this.dpr) return false;
     this.size = size;
@@ -664,7 +665,6 @@ class Plane {
     this.digit.width = Math.round(digitPx * dpr);
     this.digit.height = Math.round(digitPx * dpr);
     this.digit.style.width = this.digit.style.height = `${digitPx}px`;
-    this.side.style.width = `${digitPx + 2}px`;
     this.drawBase();
     this.lastDecode = null; // force a redraw of the digit at the new size
     this.request();
@@ -1029,8 +1029,12 @@ class Plane {
 
   drawText(shown) {
     const z = shown.z;
-    const zName = this.opts.coord_label || (this.proj ? "(a, b)" : "z"); // the plane's coordinates
-    this.zEl.textContent = `${zName} = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
+    // a slice's (a, b) span a few units: "a, b = +0.60, +0.80", short enough for a digit-wide side in projector mode
+    const slice = !!this.proj && this.dim > 2;
+    const zName = this.opts.coord_label || (slice ? "a, b" : this.proj ? "(a, b)" : "z"); // the plane's coordinates
+    const f2 = (v) => (v < 0 ? "\u2212" : "+") + Math.abs(v).toFixed(2);
+    this.zEl.textContent = slice ? `${zName} = ${f2(z[0])}, ${f2(z[1])}`
+      : `${zName} = (${fmtZ(z[0])}, ${fmtZ(z[1])})`;
     const what = { pointer: "under the pointer", keys: "moved with the keys", pinned: "pinned",
                    centre: "centre of the view", linked: `same z as ${this.linkedFrom || "the linked plane"}` };
     this.sourceEl.textContent = what[shown.source];
@@ -1040,9 +1044,10 @@ class Plane {
     if (this.codeNear) {
       const c = this.codeNear, gap = this.whiten.gap, far = this.whiten.far || 2 * gap;
       const dist = c.distance < 0.1 ? c.distance.toFixed(2) : c.distance.toFixed(1);
-      this.nearEl.textContent = `nearest code: a ${this.labels[c.index]} (#${c.index}), ${dist} ` +
-        "code SDs away" + (gap >= 0.1 ? ` (codes' own gap ${gap.toFixed(1)})` : "") +
-        (far && c.distance > far ? ": far outside its codes" : "");
+      // one short phrase a line (the element keeps line breaks), so a narrow side never breaks a phrase
+      this.nearEl.textContent = [`nearest code: a ${this.labels[c.index]} (#${c.index})`, `${dist} code SDs away`,
+        ...(gap >= 0.1 ? [`codes' own gap: ${gap.toFixed(1)}`] : []),
+        ...(far && c.distance > far ? ["far outside its codes"] : [])].join("\n");
       this.nearEl.classList.toggle("lp-far", !!far && c.distance > far);
       this.nearEl.classList.add("lp-slice");
     }

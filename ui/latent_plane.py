@@ -204,7 +204,7 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                   height: int = 440, digit_px: int = 224, heatmap: dict | None = None,
                   projector: bool = False, projection: dict | None = None,
                   axis_labels: Sequence[str] | None = None, whiten: dict | None = None,
-                  dots: tuple[float, float] | None = None) -> bytes:
+                  dots: tuple[float, float] | None = None, side_px: int | None = None) -> bytes:
     """The options container that precedes the payload in the component's data (see the module docstring)."""
     view = view or {"x": [-4.0, 4.0], "y": [-4.0, 4.0]}
     v = {axis: [_num(view[axis][0], f"view {axis}"), _num(view[axis][1], f"view {axis}")] for axis in ("x", "y")}
@@ -223,6 +223,8 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
                "projector": bool(projector)}
     if projection is not None:
         options["projection"] = _projection(projection)
+    if side_px is not None:  # the side's width when it is to hold more than the digit (a slice's readout)
+        options["side_px"] = int(side_px)
     if dots is not None:  # (radius px, opacity) of the test digits' dots
         options["dot_px"], options["dot_alpha"] = _num(dots[0], "dot radius"), _num(dots[1], "dot opacity")
     if whiten is not None:
@@ -288,7 +290,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                  height: int = 440, digit_px: int = 224, on_pin: Callable[[], None] | None = None,
                  heatmap: dict | None = None, projector: bool = False, projection: dict | None = None,
                  axis_labels: Sequence[str] | None = None, whiten: dict | None = None,
-                 dots: tuple[float, float] | None = None) -> dict:
+                 dots: tuple[float, float] | None = None, side_px: int | None = None) -> dict:
     """Mount a live latent plane and return its state.
 
     key: the component's identity (and the name of its browser test hooks, window.__latentPlane[key]).
@@ -309,6 +311,8 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
     whiten: {"mean", "matrix", "gap", "far"} without a projection: the side reads the distance to the nearest code
     in the codes' own standard deviations (and warns beyond "far"). dots: (radius in px, opacity) of the test
     digits' dots, e.g. small and light on a slice, where thousands project and the map must show through.
+    side_px: the width of the column beside the plane (digit and readout) when wider than the digit; where it does
+    not fit beside the plane it goes under it as a row, the readout beside the digit.
 
     Returns {"pinned": None | {"z": [x, y], "nearest_index": index of the test digit drawn within 6 px of the click
     or None, "seq": click counter}}; every click changes "seq", so a second click on the same spot also reruns.
@@ -318,7 +322,7 @@ def latent_plane(*, key: str, payload: bytes, title: str = "", view: dict | None
                             extra_ellipses=extra_ellipses, overlay_points=overlay_points, pinned_z=pinned_z,
                             link_group=link_group, height=height, digit_px=digit_px, heatmap=heatmap,
                             projector=projector, projection=projection, axis_labels=axis_labels,
-                            whiten=whiten, dots=dots)
+                            whiten=whiten, dots=dots, side_px=side_px)
     # The ~1.8 MB payload goes to the browser once per session and plane: later reruns (a click moves the pinned
     # marker, so the options change) send the options alone, naming the payload. A published payload (a shipped
     # checkpoint's) goes as a reference to its static file, which the browser fetches and caches; others go inline.

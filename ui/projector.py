@@ -30,6 +30,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
   color: #000000; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: 1.1rem !important;
   color: #111111 !important; }
+/* Streamlit greys captions with opacity 0.6 on top of their colour: on a projector that washes them out */
+[data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { opacity: 1 !important; }
 h1 { font-size: 3.2rem !important; font-weight: 800 !important; }
 h2, h3 { font-size: 2.2rem !important; font-weight: 800 !important; }
 [data-testid="stWidgetLabel"] p, label p { font-size: 1.25rem !important; font-weight: 700 !important;
@@ -70,6 +72,8 @@ button[kind] { white-space: nowrap; min-width: max-content; }
 .st-key-lesson_number [data-testid="stMarkdownContainer"] p { font-size: 1.12rem; line-height: 1.35; margin: 0; }
 .st-key-lesson_header h4 { font-size: 1.45rem !important; padding: 0 !important; margin: 0 !important; }
 [class*="st-key-lesson_body"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; line-height: 1.35; }
+/* higher dimensions: the samplers' figures under the mosaics, one size down, so two lines hold them */
+[class*="st-key-hd_scores"] [data-testid="stMarkdownContainer"] p { font-size: 1.15rem; line-height: 1.35; }
 </style>
 """
 
