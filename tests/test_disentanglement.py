@@ -18,6 +18,7 @@ from helpers import IDLE, served_page, tiny_config
 from ui import disentangle as D
 from ui import disentangle_figures as F
 from ui.images import bounce_order, traversal_gif, traversal_png
+from vae import registry
 from vae.checkpoint import (CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, available, load_checkpoint, read_manifest,
                             save_checkpoint)
 from vae.metrics import active_units, kl_per_dimension
@@ -182,6 +183,27 @@ def test_only_vaes_above_two_dimensions_that_load_are_offered_and_the_broken_one
     assert F.default_model(infos) == "tiny-vae-z3"
 
 
+@pytest.mark.parametrize("manifest, expected", [
+    ({"model": {"kind": "vae", "latent_dim": 3}}, True),
+    ({"model": {"kind": "vae", "latent_dim": 2}}, False),  # nothing to disentangle
+    ({"model": {"kind": "vae", "latent_dim": True}}, False),
+    ({"model": {"kind": "ae", "latent_dim": 10}}, False),  # no posterior: no KL per dimension
+    ({"model": {"kind": "judge"}}, False),
+    ({"model": {"kind": "gaussian", "dim": 784}}, False),
+    ({"model": {"kind": "no-such-kind", "latent_dim": 10}}, False),
+    ({"model": "not an object"}, True),  # unreadable: listed with its reason, in case it is one
+    (None, True),
+])
+def test_which_manifests_the_page_offers(manifest, expected):
+    assert F.offered(manifest) is expected
+
+
+def test_beta_read_from_a_manifest():
+    assert F.beta_of({"training": {"beta": 4}}) == 4.0
+    assert F.beta_of({"training": {}}) == 1.0, "a plain VAE's manifest may leave beta out"
+    assert np.isnan(F.beta_of({"training": {"beta": True}})) and np.isnan(F.beta_of({"training": {"beta": "4"}}))
+
+
 def test_the_beta_family_is_preferred_then_vae_z20():
     family = [F.VaeInfo(f"vae-z10-beta{b}", 10, float(b)) for b in (1, 4, 8)]
     z20 = F.VaeInfo("vae-z20", 20, 1.0)
@@ -213,7 +235,7 @@ def _eligible_shipped() -> list[str]:
             m = read_manifest(name)
         except Exception:
             continue
-        if m["model"].get("kind") == "vae" and m["model"].get("latent_dim", 0) > 2:
+        if registry.posterior(m["model"].get("kind")) and m["model"].get("latent_dim", 0) > 2:
             names.append(name)
     return names
 
