@@ -528,16 +528,6 @@ def continuity_measures(model: torch.nn.Module, judge: torch.nn.Module, codes: n
             "jacobian_norm": float(raw.mean()), **path_measures(model, judge, codes, pairs, steps, seed)}
 
 
-def __getattr__(name: str):
-    """summary_for and sampler_summary moved to vae.evaluate, beside the RESULTS.json they read; this forwards the
-    old names until ui/higher_dims.py calls them there (then it goes)."""
-    if name in ("summary_for", "sampler_summary"):
-        from . import evaluate
-
-        return getattr(evaluate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 if __name__ == "__main__":  # `python -m vae.metrics`: the command line lives in vae.metrics_cli
     from vae.metrics_cli import main
 
