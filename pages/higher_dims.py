@@ -113,8 +113,8 @@ def samples_projector() -> None:
                      caption=f"{hd.label(ckpt)}: z ~ {samplers.SAMPLERS[kind]}")
             with st.container(key=f"hd_scores_{ckpt.config.kind}"):  # one size down (ui/projector.py)
                 st.markdown(hd.score_line(ckpt, kind, short=True))
-    st.caption(SAMPLES_CAPTION.format(norms=hd.norm_note(ckpts)) + " " + " ".join(
-        f"{hd.label(c)}: {hd.score_line(c, kind)}." for c in ckpts))
+    st.caption(SAMPLES_CAPTION.format(norms=hd.norm_note(ckpts)) + " Figures: " + "; ".join(
+        f"{hd.label(c)}, {hd.score_source(c, kind)}" for c in ckpts) + ".")
     st.info(hd.SAMPLES_NOTE)
 
 

@@ -202,6 +202,18 @@ def _fmt(value: float, pct: bool) -> str:
     return f"{value:.0%}" if pct else f"{value:.2f}"
 
 
+def score_source(ckpt: Checkpoint, kind: str) -> str:
+    """Where score_line's figures come from: the evaluation (over how many training seeds) or this page."""
+    summary = measured(ckpt.name)
+    sampler = BACKEND_SAMPLER[kind]
+    if (summary or {}).get("sampling", {}).get(sampler):
+        n = max((v.get("n", 0) for k, v in summary.get("seeds", {}).items() if k.startswith(sampler + "/")),
+                default=0)
+        where = f"mean \u00b1 SD over {n} training seeds" if n > 1 else "this checkpoint"
+        return f"{where}; `python -m vae.evaluate`, checkpoints/RESULTS.md"
+    return f"measured here on {SCORED:,} draws of this checkpoint"
+
+
 def score_line(ckpt: Checkpoint, kind: str, short: bool = False) -> str:
     """"judge-confident **5%** ± 2% · ..." for one model and sampler: the evaluation's figures (mean ± SD over the
     training seeds where it has them), else the page's own measure on 1,000 draws of this checkpoint.
@@ -222,12 +234,9 @@ def score_line(ckpt: Checkpoint, kind: str, short: bool = False) -> str:
                 parts.append(f"{name}{sp}**{_fmt(spread['mean'], pct)}**{sp}\u00b1{sp}{_fmt(spread['std'], pct)}")
             else:
                 parts.append(f"{name}{sp}**{_fmt(got[key], pct)}**")
-        n = max((v.get("n", 0) for k, v in summary.get("seeds", {}).items() if k.startswith(sampler + "/")),
-                default=0)
-        where = f"mean \u00b1 SD over {n} training seeds" if n > 1 else "this checkpoint"
         if short:
             return " \u00b7 ".join(parts)
-        return " \u00b7 ".join(parts) + f" ({where}; `python -m vae.evaluate`, checkpoints/RESULTS.md)"
+        return " \u00b7 ".join(parts) + f" ({score_source(ckpt, kind)})"
     if resources.load_model(JUDGE_NAME).checkpoint is None:
         return "No scores: the judge is missing (`python -m vae.judge --out checkpoints/judge`)."
     s = _live_scores(ckpt.name, resources.stamp(ckpt.name), kind)

@@ -841,7 +841,16 @@ class Plane {
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, S, S);
     const v = this.view, span = v.x[1] - v.x[0];
-    const step = niceStep(span, 6);
+    // about 6 ticks, fewer where their labels would touch (large type on a small plane: "\u22121.5\u22121.0...")
+    ctx.font = `${Math.round(14 * kf)}px ${font}`;
+    const gapPx = (st) => {
+      let widest = 0;
+      for (let t = Math.ceil(v.x[0] / st) * st; t <= v.x[1] + 1e-9; t += st)
+        widest = Math.max(widest, ctx.measureText(fmtTick(t, st)).width);
+      return (st / span) * w - widest;
+    };
+    let step = niceStep(span, 6);
+    for (let target = 5; target >= 2 && gapPx(step) < 6 * kf; target--) step = niceStep(span, target);
     const ticksX = [], ticksY = [];
     for (let t = Math.ceil(v.x[0] / step) * step; t <= v.x[1] + 1e-9; t += step) ticksX.push(t);
     for (let t = Math.ceil(v.y[0] / step) * step; t <= v.y[1] + 1e-9; t += step) ticksY.push(t);
