@@ -108,6 +108,21 @@ with top[-1]:
     resources.show_unusable(family_scan.broken)
 
 
+def keyboard_row() -> None:
+    zc = st.columns([4, 1.5, 1.5])
+    zc[0].caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
+    zc[1].number_input("z\u2081 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0],
+                       on_change=_pin_from_inputs)
+    zc[2].number_input("z\u2082 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1],
+                       on_change=_pin_from_inputs)
+
+
+def planes_row() -> None:
+    for col, (ckpt, second) in zip(st.columns(2, gap="large"), sides):
+        with col:
+            plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
+
+
 @st.fragment
 @share.syncing
 def live_section() -> None:
@@ -123,17 +138,10 @@ def live_section() -> None:
     if notice:
         st.warning(notice)
         st.session_state[S.NOTICE] = None
-    above, planes, below = st.container(), st.container(), st.container()
-    zc = (below if projector.is_on() else above).columns([4, 1.5, 1.5])  # presentation: the planes come first
-    zc[0].caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
-    zc[1].number_input("z\u2081 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0],
-                       on_change=_pin_from_inputs)
-    zc[2].number_input("z\u2082 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1],
-                       on_change=_pin_from_inputs)
-    cols = planes.columns(2, gap="large")
-    for col, (ckpt, second) in zip(cols, sides):
-        with col:
-            plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
+    # presentation: the planes come first. No containers to hold the two rows in place: each element a run sends is
+    # a message, and this part runs on every click of every session
+    for row in (planes_row, keyboard_row) if projector.is_on() else (keyboard_row, planes_row):
+        row()
     explanation = map_explanation(st.session_state[S.MAP_KIND])
     if explanation:
         st.caption(explanation)

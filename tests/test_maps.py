@@ -30,3 +30,37 @@ def test_every_map_has_an_explanation_and_the_share_links_know_it():
 
     assert tuple(maps.MAPS) == share.MAP_KINDS
     assert set(maps.CAPTIONS) == set(maps.MAPS) - {"none"}
+
+
+def _synthetic_model(monkeypatch, name: str, n: int = 3000, scale: float = 3.0, seed: int = 0):
+    """Codes for a made-up checkpoint `name` (no files): what resources.encoded would return, a fixed stamp."""
+    from ui import resources
+
+    rng = np.random.default_rng(seed)
+    mu = (rng.standard_normal((n, 2)) * [scale, scale / 3]).astype(np.float32)
+    real_encoded, real_stamp = resources.encoded, resources.stamp
+    monkeypatch.setattr(resources, "encoded", lambda m: (mu, None) if m == name else real_encoded(m))
+    monkeypatch.setattr(resources, "stamp", lambda m: 1.0 if m == name else real_stamp(m))
+    return mu
+
+
+def test_nearest_codes_agree_with_a_pass_over_every_code(monkeypatch):
+    from vae import latent
+
+    mu = _synthetic_model(monkeypatch, "synthetic-nearest")
+    rng = np.random.default_rng(1)
+    for z in rng.standard_normal((200, 2)) * 4:
+        assert maps.nearest_codes("synthetic-nearest", z, k=5).tolist() == \
+            latent.nearest(mu, np.asarray(z, np.float32), k=5).tolist()
+    assert maps.nearest_codes("synthetic-nearest", mu[17], k=1).tolist() == [17]
+
+
+def test_code_distance_is_the_whitened_distance_to_the_nearest_code(monkeypatch):
+    _synthetic_model(monkeypatch, "synthetic-distance", scale=12.0)
+    s, cloud = maps.spread("synthetic-distance"), maps.cloud("synthetic-distance")
+    assert not cloud.flags.writeable, "one array shared by every session"
+    rng = np.random.default_rng(2)
+    for z in rng.standard_normal((200, 2)) * 20:
+        want = float(s.whitener.nearest_distance(np.asarray([z]), cloud)[0])
+        assert abs(maps.code_distance("synthetic-distance", z) - want) < 1e-6 * max(1.0, want)
+    assert maps.code_distance("synthetic-distance", cloud[5]) < 1e-9

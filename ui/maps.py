@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
+from scipy.spatial import cKDTree
 
 from vae import latent, samplers
 from vae import slice as sl
@@ -69,8 +70,9 @@ def _cloud(name: str, stamp: float) -> np.ndarray:
 
 
 def cloud(name: str) -> np.ndarray:
-    """(n, d): an AE's test codes, or one draw z ~ q(z|x) per test digit for a VAE (its aggregate posterior)."""
-    return _cloud(name, resources.stamp(name))
+    """(n, d): an AE's test codes, or one draw z ~ q(z|x) per test digit for a VAE (its aggregate posterior).
+    Read-only, shared by every session."""
+    return resources.kept("cloud", name, lambda stamp: resources.read_only(_cloud(name, stamp)))
 
 
 class Spread(NamedTuple):
@@ -87,7 +89,32 @@ def _spread(name: str, stamp: float) -> Spread:
 
 
 def spread(name: str) -> Spread:
-    return _spread(name, resources.stamp(name))
+    return resources.kept("spread", name, lambda stamp: _spread(name, stamp))
+
+
+# Exact nearest-neighbour searches over a model's 10,000 codes, asked on every click: a k-d tree answers one z in
+# tens of microseconds, a pass over all the codes took 0.3 to 0.7 ms.
+
+def _tree(points: np.ndarray) -> cKDTree:
+    return cKDTree(np.asarray(points, np.float64))
+
+
+def nearest_codes(name: str, z, k: int = 5) -> np.ndarray:
+    """Indices of the k test digits whose codes (posterior means) lie nearest to z, nearest first (Euclidean, in z:
+    the same answer as vae.latent.nearest over resources.encoded(name)[0])."""
+    tree = resources.kept("mu_tree", name, lambda stamp: _tree(resources.encoded(name)[0]))
+    k = min(k, tree.n)
+    _, idx = tree.query(np.asarray(z, np.float64).reshape(-1), k=k)
+    return np.atleast_1d(idx).astype(np.int64)
+
+
+def code_distance(name: str, z) -> float:
+    """Distance from z to the nearest code of `cloud(name)`, in standard deviations of the codes (whitened): the
+    same as spread(name).whitener.nearest_distance([z], cloud(name))[0]."""
+    s = spread(name)
+    tree = resources.kept("cloud_tree", name, lambda stamp: _tree(s.whitener(cloud(name))))
+    d, _ = tree.query(s.whitener(np.asarray([z], np.float64))[0], k=1)
+    return float(d)
 
 
 def whitened_projection(name: str) -> dict:

@@ -104,6 +104,25 @@ def _codes(name: str, stamp: float) -> np.ndarray:
 _CODES: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
 
+_PICTURES: OrderedDict[tuple, str] = OrderedDict()  # data: URIs of dataset images, by what they show
+PICTURES_SIZE = 4096  # of 1 to 3 KB each: the neighbours of many clicks repeat, a decoded z seldom does
+
+
+def _picture(key: tuple, make) -> str:
+    """The data: URI of a picture of dataset images (a training image, a row of test digits), encoded once."""
+    with _PINNED_LOCK:
+        hit = _PICTURES.get(key)
+        if hit is not None:
+            _PICTURES.move_to_end(key)
+            return hit
+    uri = make()
+    with _PINNED_LOCK:
+        _PICTURES[key] = uri
+        while len(_PICTURES) > PICTURES_SIZE:
+            _PICTURES.popitem(last=False)
+    return uri
+
+
 def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
     key = (ckpt.name, resources.stamp(ckpt.name), z)
     with _PINNED_LOCK:
@@ -114,12 +133,13 @@ def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
     data = resources.mnist()
     image = latent.decode(ckpt.model, np.array([z]))[0]
     mu = _codes(ckpt.name, key[1])
-    near = latent.nearest(mu, np.asarray(z, np.float32), k=5)
+    near = maps.nearest_codes(ckpt.name, z, k=5)
     train_idx, train_dist = train_index().query(image, k=1)
     t = int(train_idx[0])
     out = _Pinned(
-        image, png_data_uri(image, 5), png_data_uri(tile(data.x_test[near] / 255.0, 5, pad=2), 3),
-        png_data_uri(data.x_train[t] / 255.0, 5),
+        image, png_data_uri(image, 5),
+        _picture(("test", *near.tolist()), lambda: png_data_uri(tile(data.x_test[near] / 255.0, 5, pad=2), 3)),
+        _picture(("train", t), lambda: png_data_uri(data.x_train[t] / 255.0, 5)),
         "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near),
         f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
     with _PINNED_LOCK:

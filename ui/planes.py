@@ -163,8 +163,7 @@ WHITENED_NOTE = ("Whitened units: each plane shows w = L\u207b\u00b9(z \u2212 m)
 
 def far_outside(ckpt: Checkpoint, z) -> str | None:
     """A warning when z is far outside the codes of `ckpt`, in units of its code spread (None when near)."""
-    s = maps.spread(ckpt.name)
-    d = float(s.whitener.nearest_distance(np.asarray([z], np.float64), maps.cloud(ckpt.name))[0])
+    d = maps.code_distance(ckpt.name, z)
     if d <= FAR_SDS:
         return None
     return (f"z = ({z[0]:.2f}, {z[1]:.2f}) is {d:.1f} standard deviations of its codes away from every code of "

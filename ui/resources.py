@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
@@ -19,16 +25,68 @@ class LoadResult:
     error: str | None
 
 
-def stamp(name: str) -> float:
-    """The newest change (modification or inode change) time of a checkpoint's files: a retrained, repaired or
-    copied checkpoint gets a new cache entry. -1 when a file is missing, so that no cached model stands in for a
-    checkpoint that cannot be loaded (the loader raises, and errors are not cached)."""
-    folder = ckpt_mod.resolve(name)
+STAMP_TTL_S = 1.0  # a checkpoint's files are looked at once a second at most: a click asks for its stamps ten times
+_STAMPS: dict[str, tuple[float, float]] = {}  # checkpoint folder -> (when looked at, monotonic s; its stamp)
+
+
+def _file_stamp(folder: Path) -> float:
     try:
         stats = [p.stat() for p in (folder / ckpt_mod.MANIFEST_FILE, folder / ckpt_mod.WEIGHTS_FILE)]
     except OSError:
         return -1.0
     return max(max(s.st_mtime, s.st_ctime) for s in stats)
+
+
+def stamp(name: str) -> float:
+    """The newest change (modification or inode change) time of a checkpoint's files: a retrained, repaired or
+    copied checkpoint gets a new cache entry. -1 when a file is missing, so that no cached model stands in for a
+    checkpoint that cannot be loaded (the loader raises, and errors are not cached).
+
+    Kept per folder for STAMP_TTL_S, so a change shows within a second; a missing file is looked for again at once.
+    """
+    folder = ckpt_mod.resolve(name)
+    key, now = str(folder), time.monotonic()
+    hit = _STAMPS.get(key)
+    if hit is not None and now - hit[0] < STAMP_TTL_S:
+        return hit[1]
+    value = _file_stamp(folder)
+    if value >= 0:
+        if len(_STAMPS) > 256:  # folders of many sessions' models: start again rather than grow
+            _STAMPS.clear()
+        _STAMPS[key] = (now, value)
+    return value
+
+
+T = TypeVar("T")
+KEPT_SIZE = 128  # values kept by `kept`, oldest dropped first (a few per model version)
+_KEPT: OrderedDict[tuple, object] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def kept(what: str, name: str, make: Callable[[float], T]) -> T:
+    """`make(stamp)`, made once per (what, version of checkpoint `name`) in this process and shared by every session.
+
+    For values read on every click: a st.cache_data lookup hashes its arguments and copies the value back (0.1 ms
+    for a model's 10,000 codes), more than the work it saves. A retrained checkpoint gets a new entry (its stamp);
+    no client can clear these (see ui/runtime.py). Values must not be changed by their users (arrays are kept
+    read-only).
+    """
+    key = (what, name, stamp(name))
+    with _KEPT_LOCK:
+        if key in _KEPT:
+            return _KEPT[key]
+    value = make(key[2])
+    with _KEPT_LOCK:
+        _KEPT[key] = value
+        while len(_KEPT) > KEPT_SIZE:
+            _KEPT.popitem(last=False)
+    return value
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """`a` itself, made read-only: a value shared by every session cannot be changed by one of them by mistake."""
+    a.flags.writeable = False
+    return a
 
 
 @st.cache_resource(show_spinner="Picking a device")

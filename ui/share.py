@@ -34,6 +34,7 @@ a run) and `syncing` (a decorator for fragments).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
@@ -417,7 +418,7 @@ def update(**offer_changes) -> None:
     if slot is not None:
         base = st.context.url or f"/{page}"
         presenting = bool(st.session_state.get(S.PROJECTOR))  # on a projector the box folds away
-        with slot.container(), (st.expander("Share this view") if presenting else st.container()):
+        with slot.container(), (st.expander("Share this view") if presenting else contextlib.nullcontext()):
             st.caption("**Share this view**: copy this link (hover over it for the copy button); it reopens this "
                        "page with the same settings.")
             shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),
