@@ -125,7 +125,9 @@ def slice_controls() -> tuple[str, int, int, str]:
     n_digits = len(data.y_test)
     if on:
         kind = st.session_state[hd.SLICE_KIND]
-        widths = {"prior": [2.4, 1, 1.6], "code": [2.4, 0.9, 1, 1.6], "codes": [2.4, 0.9, 0.9, 1, 1.6]}[kind]
+        # widths in px at 1280x720 (they scale with the window): the plane choices need 530, a digit field 135,
+        # New plane 170, the map's drop-down 200; the free room goes to the plane choices' column
+        widths = {"prior": [870, 190, 200], "code": [735, 135, 190, 200], "codes": [600, 135, 135, 190, 200]}[kind]
         k = st.columns(widths, vertical_alignment="bottom")
         kind = k[0].segmented_control("Plane", list(hd.SLICE_KINDS), key=hd.SLICE_KIND, required=True,
                                       persist_state="page", format_func=hd.SLICE_KINDS_SHORT.get, help="; ".join(
@@ -143,7 +145,8 @@ def slice_controls() -> tuple[str, int, int, str]:
         k[-2].button("New plane", key="hd_new_plane", help="Draw another z\u2080 and other directions",
                      on_click=new_plane)
         map_kind = k[-1].selectbox("Map", list(hd.SLICE_MAPS), key=hd.SLICE_MAP, format_func=hd.SLICE_MAPS_SHORT.get,
-                                    persist_state="page")
+                                    persist_state="page", help="; ".join(
+                                        f"{hd.SLICE_MAPS_SHORT[x]}: {hd.SLICE_MAPS[x]}" for x in hd.SLICE_MAPS))
         return kind, index, other, map_kind
     k1, k2, k3, k4 = st.columns([3, 1.4, 1.2, 2])
     kind = k1.radio("Plane", list(hd.SLICE_KINDS), key=hd.SLICE_KIND, format_func=hd.SLICE_KINDS.get)

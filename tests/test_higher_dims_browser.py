@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import settle, wait_for_decoders
+from test_presentation_browser import CLIPPED  # text cut by its box (ellipsis, hidden overflow) or broken mid-word
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,11 +33,16 @@ MEASURE = """(names) => {
     const e = [...document.querySelectorAll('button, label, [data-testid=stSelectbox]')]
       .find(x => x.innerText && x.innerText.trim() === n);
     controls[n] = e ? box(e) : null;
+    const col = e && e.closest('[data-testid=stColumn]');
+    if (col) controls[n].column = box(col);  // a control wider than its column is cut at the column's edge
   }
   let main = document.querySelector('h1');
   while (main && !(main.scrollHeight > main.clientHeight && /(auto|scroll)/.test(getComputedStyle(main).overflowY)))
     main = main.parentElement;
-  return {slices, controls, header: document.querySelector('[data-testid=stHeader]').getBoundingClientRect().bottom,
+  // a field's value is cut when wider than the field (a drop-down shows its choice in an <input>)
+  const fields = [...document.querySelectorAll('input')].filter(e => e.getClientRects().length && e.clientWidth > 1)
+    .map(e => ({value: e.value, cut: e.scrollWidth > e.clientWidth + 1}));
+  return {slices, controls, fields, header: document.querySelector('[data-testid=stHeader]').getBoundingClientRect().bottom,
           vw: innerWidth, vh: innerHeight, scrollTop: main ? main.scrollTop : window.scrollY,
           sideways: document.documentElement.scrollWidth > document.documentElement.clientWidth};
 }"""
@@ -69,6 +75,16 @@ def _hover(tab, fx: float, fy: float) -> None:
     tab.wait_for_function("() => ['slice_ae', 'slice_vae'].every(k => window.__latentPlane[k].nearestCode)",
                           timeout=10_000)
     tab.wait_for_timeout(300)
+
+
+def _check_controls(m: dict) -> None:
+    assert [f for f in m["fields"] if f["cut"]] == [], "a field's value is cut"
+    for name, b in m["controls"].items():
+        _inside(b, m, name)
+        assert not b["cut"], (name, b)
+        c = b.get("column")
+        if c is not None:
+            assert b["left"] >= c["left"] - 0.5 and b["right"] <= c["right"] + 0.5, ("cut by its column", name, b, c)
 
 
 def _check_slices(m: dict) -> None:
@@ -104,9 +120,8 @@ def test_both_slices_titles_and_readouts_fit_the_window_in_projector_mode(tab, a
     controls = ["Prior draw", "Digit \u2192 prior", "Two digits", "New plane", "Map", "Live slice", "Samples"]
     m = tab.evaluate(MEASURE, controls)
     _check_slices(m)
-    for name, b in m["controls"].items():
-        _inside(b, m, name)
-        assert not b["cut"], (name, b)
+    _check_controls(m)
+    assert tab.evaluate(CLIPPED) == []
 
 
 def test_plane_choices_and_new_plane_work_and_still_fit_at_1280x720(tab, app_url):
@@ -125,7 +140,8 @@ def test_plane_choices_and_new_plane_work_and_still_fit_at_1280x720(tab, app_url
     _hover(tab, 0.4, 0.6)
     # the fields start at the page's defaults (test digits #3 and #2), however often the plane changed before
     assert tab.get_by_role("spinbutton", name="Digit #").input_value() == "3" and second.input_value() == "2"
-    m = tab.evaluate(MEASURE, ["Digit #", "2nd #", "New plane", "Map"])
+    m = tab.evaluate(MEASURE, ["Prior draw", "Digit \u2192 prior", "Two digits", "Digit #", "2nd #", "New plane",
+                               "Map"])
     _check_slices(m)
-    for name, b in m["controls"].items():
-        _inside(b, m, name)
+    _check_controls(m)
+    assert tab.evaluate(CLIPPED) == []

@@ -38,7 +38,7 @@ SLICE_MAPS = {"none": "no map", "distance": "distance to the nearest code", "jud
 VIEW, SAMPLER = "hd_view", "hd_sampler"  # session state: the view shown, the sampler of the samples view
 VIEWS = {"slice": "Live slice", "samples": "Samples"}
 SLICE_KINDS_SHORT = {"prior": "Prior draw", "code": "Digit → prior", "codes": "Two digits"}
-SLICE_MAPS_SHORT = {"none": "no map", "distance": "distance to codes", "judge": "judge's confidence"}
+SLICE_MAPS_SHORT = {"none": "none", "distance": "distance", "judge": "judge"}
 DEFAULTS = {SAMPLES_SEED: 0, SLICE_SEED: 0, SLICE_KIND: "prior", SLICE_DIGIT: 3, SLICE_OTHER: 2,
             SLICE_MAP: "distance", VIEW: "slice", SAMPLER: "prior"}
 SHOWN = 32  # samples shown per model and sampler
