@@ -645,7 +645,8 @@ class Plane {
     }
     const digitPx = this.opts.digit_px || 224;
     const sideW = Math.max(digitPx, this.opts.side_px || 0) + 2; // side_px: room for a longer readout
-    const room = width - sideW - (this.opts.projector ? 10 : 20); // the gap in latent_plane.css, and rounding
+    const zoom = Number(getComputedStyle(this.side).zoom) || 1; // latent_plane.css may enlarge the side (wide windows)
+    const room = width - sideW * zoom - (this.opts.projector ? 10 : 20); // the gap in latent_plane.css, and rounding
     const size = Math.round(Math.max(260, Math.min(want, room >= 260 ? room : width)));
     // with side_px, a side that does not fit beside the plane goes under it as a row: the digit, its readout beside
     const stacked = !!this.opts.side_px && room < 260;
