@@ -114,3 +114,17 @@ def test_readme_and_results_say_what_the_json_files_hold():
         assert line in text
     for name, r in payload["models"].items():
         assert f"| `{name}` | `{r['weights_sha256']}` |" in text
+
+
+def test_story_says_why_when_the_ae_leads_on_continuity_in_20d():
+    """Label changes apart with the AE ahead (fewer changes): the story names the measure and says why, with the gap
+    from the numbers; with the VAE ahead no such sentence appears."""
+    ae_ahead = _seeds_json((0.9, 0.93, 0.95), (0.30, 0.35, 0.33), ae_changes=(0.30, 0.32, 0.34),
+                           vae_changes=(0.40, 0.42, 0.44))
+    text = "\n".join(report.story(seeds.summarise(ae_ahead), {}))
+    assert "label changes above the minimum 0.32 (0.30\u20130.34) vs 0.42 (0.40\u20130.44) (AE smoother)" in text
+    assert "Why the AE leads on label changes above the minimum: these paths run between codes of test digits" in text
+    assert "the gaps are at most 24% of the value" in text  # (0.42 - 0.32) / 0.42
+    vae_ahead = _seeds_json((0.9, 0.93, 0.95), (0.30, 0.35, 0.33), ae_changes=(0.40, 0.42, 0.44),
+                            vae_changes=(0.30, 0.32, 0.34))
+    assert "Why the AE leads" not in "\n".join(report.story(seeds.summarise(vae_ahead), {}))
