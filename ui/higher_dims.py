@@ -95,7 +95,9 @@ def models(vae_name: str = VAE_NAME) -> tuple[list[Checkpoint], list[str]]:
 @st.cache_data(show_spinner="Encoding the test digits", max_entries=8)
 def _cloud(name: str, stamp: float) -> np.ndarray:
     mu, logvar = resources.encoded(name)
-    return mu if logvar is None else sl.aggregate_posterior(mu, logvar, CODE_SEED)
+    if registry.has_posterior(resources.load_model(name).checkpoint.model):
+        return sl.aggregate_posterior(mu, logvar, CODE_SEED)
+    return mu
 
 
 def cloud(ckpt: Checkpoint) -> np.ndarray:

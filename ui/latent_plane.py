@@ -41,6 +41,7 @@ from streamlit import file_util
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import components, resources
+from vae import registry
 from vae.checkpoint import SESSION_PREFIX
 from vae.decoder_bytes import UnsupportedDecoder, decoder_payload, pack
 
@@ -74,7 +75,7 @@ def _plane_payload(name: str, stamp: float, device_name: str, dtype: str) -> tup
     mu, logvar = resources.encoded(name)
     labels = resources.mnist().y_test
     extra = {"points": mu.astype(np.float32), "labels": labels.astype(np.uint8)}
-    if logvar is not None:
+    if registry.has_posterior(model):
         extra["logvar"] = logvar.astype(np.float32)
     payload = decoder_payload(model, dtype, extra=extra, meta={"checkpoint": name, "kind": model.config.kind})
     return payload, mu
