@@ -178,5 +178,5 @@ with samples_tab:
 
 if projector.is_on():  # presentation: the page's notes and its link wait at the bottom
     intro()
-    st.session_state[S.SHARE_SLOT] = st.empty()
+    st.session_state[S.SHARE_SLOT] = share.reserve_box()
 share.update()  # the URL and the share box follow this run's state

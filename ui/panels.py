@@ -41,11 +41,16 @@ _TRAIN_INDEX: list[latent.PixelIndex] = []  # built once per process; a module g
 # is read on every click, where a cache lookup cost about as much as the search itself, and no client can clear it
 
 
+TRAIN_INDEX_COMPONENTS = 32  # principal directions of its bounds: with 48 a query read 11.5 MB and still left about
+# 20 images in doubt, with 32 it reads 7.7 MB and leaves about 40 (both well within the first 64 candidates); measured
+# on 300 decoded digits of ae-z2 and vae-z2: 0.89 -> 0.75 ms per query with warm caches, 1.30 -> 1.06 ms with cold
+
+
 def train_index() -> latent.PixelIndex:
     if not _TRAIN_INDEX:
         with _PINNED_LOCK, st.spinner("Indexing the 60,000 training digits"):
             if not _TRAIN_INDEX:
-                _TRAIN_INDEX.append(latent.PixelIndex(resources.mnist().x_train))
+                _TRAIN_INDEX.append(latent.PixelIndex(resources.mnist().x_train, components=TRAIN_INDEX_COMPONENTS))
     return _TRAIN_INDEX[0]
 
 

@@ -61,14 +61,21 @@ def _overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
     return ellipses, points
 
 
+def _fitted(ckpt: Checkpoint) -> tuple[dict, ...]:
+    """The 1 and 2 sigma ellipses of the Gaussian fitted to the codes of `ckpt`."""
+    g = panels.fitted_gaussian(ckpt)
+    out = []
+    for k in (1, 2):
+        x, y = latent.covariance_ellipse(g.mean, g.cov, k)
+        out.append({"x": resources.read_only(x), "y": resources.read_only(y),
+                    "label": "fitted Gaussian" if k == 2 else None, "color": FITTED_COLOR, "dash": True})
+    return tuple(out)
+
+
 def _raw_overlays(ckpt: Checkpoint) -> tuple[list[dict], dict | None]:
     ellipses: list[dict] = []
-    if not registry.has_prior(ckpt.model):  # no prior: the Gaussian fitted to its codes
-        g = panels.fitted_gaussian(ckpt)
-        for k in (1, 2):
-            x, y = latent.covariance_ellipse(g.mean, g.cov, k)
-            ellipses.append({"x": x, "y": y, "label": "fitted Gaussian" if k == 2 else None, "color": FITTED_COLOR,
-                             "dash": True})
+    if not registry.has_prior(ckpt.model):  # no prior: the Gaussian fitted to its codes (drawn once per version)
+        ellipses += [dict(e) for e in resources.kept("fitted_ellipses", ckpt.name, lambda stamp: _fitted(ckpt))]
     index = st.session_state[S.SELECTED]
     points = None
     if index is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +27,7 @@ class LoadResult:
 
 
 STAMP_TTL_S = 1.0  # a checkpoint's files are looked at once a second at most: a click asks for its stamps ten times
-_STAMPS: dict[str, tuple[float, float]] = {}  # checkpoint folder -> (when looked at, monotonic s; its stamp)
+_STAMPS: dict[tuple, tuple[float, float]] = {}  # (name, folders) -> (when looked at, monotonic s; its stamp)
 
 
 def _file_stamp(folder: Path) -> float:
@@ -43,13 +44,17 @@ def stamp(name: str) -> float:
     checkpoint that cannot be loaded (the loader raises, and errors are not cached).
 
     Kept per folder for STAMP_TTL_S, so a change shows within a second; a missing file is looked for again at once.
+    A name's folder depends only on the two folders' environment variables (vae.checkpoint.resolve), so the key is
+    made of those, without building the path.
     """
-    folder = ckpt_mod.resolve(name)
-    key, now = str(folder), time.monotonic()
+    if isinstance(name, Path) or "/" in name or os.sep in name:  # a path, not a name: looked at every time
+        return _file_stamp(ckpt_mod.resolve(name))
+    key = (name, os.environ.get(ckpt_mod.CHECKPOINT_DIR_ENV), os.environ.get(ckpt_mod.SCRATCH_DIR_ENV))
+    now = time.monotonic()
     hit = _STAMPS.get(key)
     if hit is not None and now - hit[0] < STAMP_TTL_S:
         return hit[1]
-    value = _file_stamp(folder)
+    value = _file_stamp(ckpt_mod.resolve(name))
     if value >= 0:
         if len(_STAMPS) > 256:  # folders of many sessions' models: start again rather than grow
             _STAMPS.clear()

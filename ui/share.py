@@ -18,9 +18,10 @@ the state (`syncing`), with one st.query_params.from_dict when the parameters ch
 entry and never triggers a rerun. Switching pages in the sidebar drops the query string (Streamlit 1.67), and a page
 also removes the other page's parameters, so a URL never carries another page's settings.
 
-The "Share this view" box sits near the top of the page, in an st.empty() reserved by `sync`; every fragment that
-changes the state redraws it there too (Streamlit 1.67 lets a fragment write into a container made outside it and
-replaces that write on each fragment rerun), so the box always holds the current link.
+The "Share this view" box sits near the top of the page, reserved by `sync` (`reserve_box`: its caption, and an
+st.empty() for the link); every fragment that changes the state redraws the link there too (Streamlit 1.67 lets a
+fragment write into a container made outside it and replaces that write on each fragment rerun), so the box always
+holds the current link.
 
 A bad value (not a number, NaN, out of range, a model this page does not offer, a repeated or over-long parameter)
 falls back to that parameter's default; one warning names every parameter ignored, and the rest of the link applies.
@@ -34,7 +35,6 @@ a run) and `syncing` (a decorator for fragments).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import re
@@ -386,7 +386,7 @@ def sync(page: str, offer: Offer, box_here: bool = True) -> None:
     """Call near the top of a page, before its widgets: read the link when this session first runs the page (or the
     browser's back/forward button brought a URL back), warn once about the parameters ignored, and reserve the place
     of the "Share this view" box (filled by `update`); with box_here=False the page reserves it later itself
-    (st.session_state[state.SHARE_SLOT] = st.empty())."""
+    (st.session_state[state.SHARE_SLOT] = share.reserve_box())."""
     seen = st.session_state[S.SHARE_SEEN]
     if page not in seen or _is_history_navigation():
         values, ignored = parse(page, _query(), offer)
@@ -396,7 +396,20 @@ def sync(page: str, offer: Offer, box_here: bool = True) -> None:
         if page not in seen:
             seen.append(page)
     st.session_state[S.SHARE_PAGE] = (page, offer)
-    st.session_state[S.SHARE_SLOT] = st.empty() if box_here else None
+    st.session_state[S.SHARE_SLOT] = reserve_box() if box_here else None
+
+
+BOX_CAPTION = ("**Share this view**: copy this link (hover over it for the copy button); it reopens this page with the "
+               "same settings.")
+
+
+def reserve_box():
+    """Draw the "Share this view" box here, without its link, and return the place of the link (filled by `update`).
+    On a projector the box folds away in an expander. Only the link changes from run to run, so a fragment's rerun
+    (a click) sends that one element, not the box around it."""
+    holder = st.expander("Share this view") if st.session_state.get(S.PROJECTOR) else st.container()
+    holder.caption(BOX_CAPTION)
+    return holder.empty()
 
 
 def update(**offer_changes) -> None:
@@ -417,13 +430,9 @@ def update(**offer_changes) -> None:
     slot = st.session_state.get(S.SHARE_SLOT)
     if slot is not None:
         base = st.context.url or f"/{page}"
-        presenting = bool(st.session_state.get(S.PROJECTOR))  # on a projector the box folds away
-        with slot.container(), (st.expander("Share this view") if presenting else contextlib.nullcontext()):
-            st.caption("**Share this view**: copy this link (hover over it for the copy button); it reopens this "
-                       "page with the same settings.")
-            shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),
-                               bool(st.session_state.get(S.SHARE_PROJECTOR)))
-            st.code(link(base, shown), language=None, wrap_lines=True)
+        shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),
+                           bool(st.session_state.get(S.SHARE_PROJECTOR)))
+        slot.code(link(base, shown), language=None, wrap_lines=True)
 
 
 def _write(current: Mapping[str, list[str]], params: Mapping[str, str], wanted: Mapping[str, list[str]]) -> None:
