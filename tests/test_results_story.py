@@ -128,3 +128,21 @@ def test_story_says_why_when_the_ae_leads_on_continuity_in_20d():
     vae_ahead = _seeds_json((0.9, 0.93, 0.95), (0.30, 0.35, 0.33), ae_changes=(0.40, 0.42, 0.44),
                             vae_changes=(0.30, 0.32, 0.34))
     assert "Why the AE leads" not in "\n".join(report.story(seeds.summarise(vae_ahead), {}))
+
+
+def test_story_says_what_a_fitted_gmm_gives_the_ae():
+    """The AE's GMM-10 draws against the VAE's N(0, I) draws: "match or beat" only when both coverage and the
+    judge-confident share are at least the VAE's, "even ... less" otherwise; nothing when the GMM was not measured."""
+    data = _seeds_json((0.9, 0.93, 0.95), (0.30, 0.35, 0.33))
+    summary = seeds.summarise(data)
+    text = "\n".join(report.story(summary, {}))  # the same scores for every sampler: a tie counts as "match"
+    assert ("the AE's images match or beat the VAE's (coverage 60.0% (60.0%\u201360.0%) vs 60.0% (60.0%\u201360.0%); "
+            "judge-confident 80.0% (80.0%\u201380.0%) vs 80.0%") in text
+    for sd in data["pairs"]["20-D"]["ae-z20"]["seeds"].values():
+        sd["sampling"]["GMM-10"]["coverage"] = 0.2
+    text = "\n".join(report.story(seeds.summarise(data), {}))
+    assert "Even drawn from a GMM-10 fitted to its codes, the AE's images reach less" in text
+    assert "coverage 20.0% (20.0%\u201320.0%) vs 60.0%" in text
+    for sd in data["pairs"]["20-D"]["ae-z20"]["seeds"].values():
+        del sd["sampling"]["GMM-10"]
+    assert "GMM-10 fitted to its codes" not in "\n".join(report.story(seeds.summarise(data), {}))
