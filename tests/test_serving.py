@@ -41,14 +41,22 @@ def test_a_component_unknown_to_the_manifest_is_served_inline():
     assert components.SERVED["latent-explorer.test_only_component"] == "inline"
 
 
+def test_declared_asks_streamlit_without_registering():
+    # No runtime here: Streamlit knows no manifest, so nothing is declared, and asking registers nothing.
+    from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
+
+    assert not components.declared("latent-explorer.latent_plane")
+    assert get_bidi_component_manager().get("latent-explorer.latent_plane") is None
+
+
 def test_the_manifest_declares_every_component_the_app_registers():
     import tomllib
 
-    from ui import canvas, latent_plane
+    from ui import canvas, latent_plane, lesson
     manifest = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["streamlit"]["component"]
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
     declared = {f"{project}.{c['name']}" for c in manifest["components"]}
-    assert {latent_plane.COMPONENT_NAME, canvas.COMPONENT_NAME} <= declared
+    assert {latent_plane.COMPONENT_NAME, canvas.COMPONENT_NAME, lesson.KEYS_COMPONENT} <= declared
     assert all((REPO / "latent_explorer" / c["asset_dir"]).is_dir() for c in manifest["components"])
 
 
@@ -146,6 +154,44 @@ def test_a_click_does_not_resend_the_planes_javascript(served):
     with urllib.request.urlopen(f"{url}/{module}") as r:
         assert r.status == 200 and "javascript" in r.headers["Content-Type"]
         assert r.read() == (REPO / "ui" / "latent_plane.js").read_bytes()
+
+
+async def _lesson_keys_element(url: str):
+    """The lesson page's keyboard component element, as a session loading /lesson receives it."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks.concurrent_sessions import ClientStateArgs, Session
+    session = Session(url, 0, random.Random(0))
+    await session.open(timeout=120)
+    found = []
+    real_recv = session.ws.recv
+
+    async def recv():
+        raw = await real_recv()
+        fm = ForwardMsg.FromString(raw)
+        if fm.WhichOneof("type") == "delta" and fm.delta.WhichOneof("type") == "new_element":
+            el = fm.delta.new_element
+            if el.WhichOneof("type") == "bidi_component" and el.bidi_component.component_name.endswith("lesson_keys"):
+                found.append(el.bidi_component)
+        return raw
+    session.ws.recv = recv
+    run = await session.rerun(ClientStateArgs(page_name="lesson"), timeout=120)
+    await session.close()
+    assert run.finished and not run.errors, run.errors
+    return found
+
+
+@pytest.mark.slow
+def test_the_lesson_keys_javascript_is_a_file_too(app_url):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        found = pool.submit(asyncio.run, _lesson_keys_element(app_url)).result()
+    assert len(found) == 1, "the lesson page mounts its keyboard component once"
+    el = found[0]
+    assert el.component_name == "latent-explorer.lesson_keys"
+    assert len(el.js_content) < 400 and "import(url)" in el.js_content, "source inline in the page's message"
+    module = re.search(r'"(_stcore/bidi-components/[^"]+\.js)"', el.js_content).group(1)
+    with urllib.request.urlopen(f"{app_url}/{module}") as r:
+        assert r.status == 200 and r.read() == (REPO / "ui" / "lesson_keys.js").read_bytes()
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
 from streamlit.errors import Error as StreamlitError
 
 _HERE = Path(__file__).resolve().parent
@@ -96,6 +97,14 @@ def loader(name: str, file: str) -> str:
             "export default async function (component) { return (await import(url)).default(component); }\n")
 
 
+def declared(name: str) -> bool:
+    """Whether Streamlit serves component `name` from ASSET_DIR: the installed project's pyproject.toml declares it
+    (asked of Streamlit's component manager, without registering anything: a second registration of a name replaces
+    the first with a warning in the server's log)."""
+    root = get_bidi_component_manager().get_component_asset_root(name)
+    return root is not None and Path(root).resolve() == ASSET_DIR.resolve()
+
+
 def register(name: str, stem: str):
     """The mount function of component `name`, built from ui/<stem>.js and ui/<stem>.css (call once, at import).
 
@@ -104,9 +113,10 @@ def register(name: str, stem: str):
     """
     if ASSET_DIR.is_dir():
         try:
+            if not declared(name):
+                raise StreamlitError(f"{name} is not declared with asset_dir {ASSET_DIR} (is the project installed?)")
             js, css = _publish(stem)
-            st.components.v2.component(name, js=js, css=css)  # raises unless declared and served from ASSET_DIR
-            mount = st.components.v2.component(name, js=loader(name, js[2:]), css=css)
+            mount = st.components.v2.component(name, js=loader(name, js[2:]), css=css)  # checks css in ASSET_DIR
             SERVED[name] = "file"
             return mount
         except (StreamlitError, OSError) as e:  # not declared, not installed, or a read-only folder

@@ -31,7 +31,7 @@ from . import amortization, components, panels, projector, resources, share
 from . import state as S
 from .images import png_bytes, tile
 
-KEYS_COMPONENT = "latent_explorer.lesson_keys"
+KEYS_COMPONENT = "latent-explorer.lesson_keys"  # declared in pyproject.toml: its JavaScript is a file, fetched once
 KEYS_KEY = "lesson_keys"
 _keys_mount = components.register(KEYS_COMPONENT, "lesson_keys")
 SAMPLE_SEED = 2024  # the seed of the prior draws the lesson's numbers come from (vae.evaluate's too)
