@@ -125,9 +125,9 @@ def slice_controls() -> tuple[str, int, int, str]:
     n_digits = len(data.y_test)
     if on:
         kind = st.session_state[hd.SLICE_KIND]
-        # widths in px at 1280x720 (they scale with the window): the plane choices need 530, a digit field 135,
-        # New plane 170, the map's drop-down 200; the free room goes to the plane choices' column
-        widths = {"prior": [870, 190, 200], "code": [735, 135, 190, 200], "codes": [600, 135, 135, 190, 200]}[kind]
+        # widths in px at 1280x720 (they scale with the window): the plane choices need 530, a digit field 130,
+        # New plane 170, the map's drop-down 170; the prior-draw plane's row still fits with the sidebar left open
+        widths = {"prior": [760, 230, 270], "code": [645, 135, 210, 270], "codes": [560, 135, 135, 200, 230]}[kind]
         k = st.columns(widths, vertical_alignment="bottom")
         kind = k[0].segmented_control("Plane", list(hd.SLICE_KINDS), key=hd.SLICE_KIND, required=True,
                                       persist_state="page", format_func=hd.SLICE_KINDS_SHORT.get, help="; ".join(

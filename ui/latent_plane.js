@@ -647,9 +647,13 @@ class Plane {
     const sideW = Math.max(digitPx, this.opts.side_px || 0) + 2; // side_px: room for a longer readout
     const zoom = Number(getComputedStyle(this.side).zoom) || 1; // latent_plane.css may enlarge the side (wide windows)
     const room = width - sideW * zoom - (this.opts.projector ? 10 : 20); // the gap in latent_plane.css, and rounding
-    const size = Math.round(Math.max(260, Math.min(want, room >= 260 ? room : width)));
-    // with side_px, a side that does not fit beside the plane goes under it as a row: the digit, its readout beside
-    const stacked = !!this.opts.side_px && room < 260;
+    // with side_px in projector mode the side stays beside the plane, which gives way down to 200 px (a sidebar left
+    // open on a projector); in the normal layout a side that does not fit goes under the plane as a row: the digit,
+    // its readout beside it
+    const beside = !!(this.opts.projector && this.opts.side_px);
+    const size = Math.round(beside ? Math.max(200, Math.min(want, room))
+      : Math.max(260, Math.min(want, room >= 260 ? room : width)));
+    const stacked = !!this.opts.side_px && !beside && room < 260;
     this.root.classList.toggle("lp-stacked", stacked);
     this.side.style.width = stacked ? "" : `${sideW}px`;
     const dpr = window.devicePixelRatio || 1;
