@@ -109,12 +109,12 @@ with top[-1]:
 
 
 def keyboard_row() -> None:
-    zc = st.columns([4, 1.5, 1.5])
-    zc[0].caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
-    zc[1].number_input("z\u2081 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[0],
-                       on_change=_pin_from_inputs)
-    zc[2].number_input("z\u2082 (Enter pins)", -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[1],
-                       on_change=_pin_from_inputs)
+    # one flex row: a layout message and its three elements (columns took a message per column and one more)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    row.caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
+    for i, label in enumerate(("z\u2081 (Enter pins)", "z\u2082 (Enter pins)")):
+        row.number_input(label, -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[i],
+                         on_change=_pin_from_inputs, width=170)
 
 
 def planes_row() -> None:
