@@ -174,3 +174,12 @@ def test_the_train_pages_choices_labels_and_colours_come_from_the_explorable_kin
     assert training.KIND_LABELS == {"both": "AE and VAE, side by side", "vae": "VAE only", "ae": "AE only"}
     assert set(training.COLORS) == set(kinds) and len(set(training.COLORS.values())) == len(kinds), \
         "each explorable kind needs its own colour: add one to ui.training.PALETTE"
+
+
+def test_every_shipped_manifest_names_a_registered_dataset_and_its_fingerprint():
+    manifests = sorted(ckpt_mod.CHECKPOINT_DIR.glob("*/manifest.json"))
+    assert len(manifests) >= 10
+    for path in manifests:
+        data = ckpt_mod.read_manifest(path.parent)["data"]
+        ds = registry.dataset(data["dataset"])  # an unknown name raises, listing the known ones
+        assert (data["file"], data["sha256"]) == (ds.file, ds.sha256), path.parent.name
