@@ -108,19 +108,23 @@ with top[-1]:
     resources.show_unusable(family_scan.broken)
 
 
-def keyboard_row() -> None:
-    # one flex row: a layout message and its three elements (columns took a message per column and one more)
+def keyboard_row(z: list[float]) -> None:
+    """The pinned z and the keyboard path to it: one flex row, a layout message and three elements."""
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
-    row.caption("Keyboard path to z: type a coordinate and press Enter to pin it.")
+    row.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})",
+                  help="Click a plane, or type a coordinate beside this and press Enter (the keyboard path to z)")
     for i, label in enumerate(("z\u2081 (Enter pins)", "z\u2082 (Enter pins)")):
         row.number_input(label, -Z_LIMIT, Z_LIMIT, step=0.1, format="%.3f", key=S.Z_INPUT[i],
                          on_change=_pin_from_inputs, width=170)
 
 
-def planes_row() -> None:
+def planes_row(z: list[float]) -> None:
+    """Each model's live plane, and under it what the server makes of the pinned z (once per model)."""
     for col, (ckpt, second) in zip(st.columns(2, gap="large"), sides):
         with col:
             plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)
+            if not second:
+                panels.pinned_block(ckpt, z)
 
 
 @st.fragment
@@ -138,22 +142,20 @@ def live_section() -> None:
     if notice:
         st.warning(notice)
         st.session_state[S.NOTICE] = None
+    z = st.session_state[S.PINNED_Z]
     # presentation: the planes come first. No containers to hold the two rows in place: each element a run sends is
     # a message, and this part runs on every click of every session
     for row in (planes_row, keyboard_row) if projector.is_on() else (keyboard_row, planes_row):
-        row()
+        row(z)
+    for ckpt in models:  # "same z" puts one z through both models: say when it is far outside a model's codes
+        warning = far_outside(ckpt, z) if len(models) > 1 else None
+        if warning:
+            st.warning(warning)
     explanation = map_explanation(st.session_state[S.MAP_KIND])
     if explanation:
         st.caption(explanation)
     if whitened():
         st.caption(WHITENED_NOTE)
-    z = st.session_state[S.PINNED_Z]
-    st.subheader(f"Pinned z = ({z[0]:.3f}, {z[1]:.3f})")
-    for ckpt in models:  # "same z" puts one z through both models: say when it is far outside a model's codes
-        warning = far_outside(ckpt, z) if len(models) > 1 else None
-        if warning:
-            st.warning(warning)
-    panels.pinned_panel(models, z)
     selected = st.session_state[S.SELECTED]
     if selected is not None:
         st.subheader(f"Selected test digit #{selected}")

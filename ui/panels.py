@@ -154,24 +154,21 @@ def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
     return out
 
 
-def pinned_panel(models: list[Checkpoint], z: list[float]) -> None:
-    """For each model: the server-decoded digit at z, its 5 nearest encoded test digits, its nearest training image.
+def pinned_block(ckpt: Checkpoint, z: list[float]) -> None:
+    """Under a model's plane: the server-decoded digit at z, its 5 nearest encoded test digits, its nearest training
+    image, and the digit's download.
 
-    Every click runs this for every session, so it is lean: results are kept per (model version, z), and the
-    pictures go inline as data: URIs (no media files, no extra requests).
+    Every click runs this for every session, so it is lean: results are kept per (model version, z), the pictures go
+    inline as data: URIs (no media files, no extra requests), and the three pictures are one element (each element
+    is a message); the plane above it names the model, the heading above the planes names z.
     """
     zt = (float(z[0]), float(z[1]))
-    cols = st.columns(len(models), gap="large")
-    for col, ckpt in zip(cols, models):
-        with col:
-            st.markdown(f"**{label(ckpt)}**")  # z itself is in the heading above both columns
-            shown = _pinned(ckpt, zt)
-            # one element holding the three pictures side by side: each element and layout block is a message
-            st.image([shown.decoded, shown.near, shown.train],
-                     caption=["decoded here (server)", shown.near_caption, shown.train_caption])
-            downloads.download_png("Digit (PNG)", shown.image, downloads.file_name(
-                ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
-                key=f"export_pinned_{ckpt.name}", factor=downloads.DIGIT_FACTOR)
+    shown = _pinned(ckpt, zt)
+    st.image([shown.decoded, shown.near, shown.train],
+             caption=["decoded here (server)", shown.near_caption, shown.train_caption])
+    downloads.download_png("Digit (PNG)", shown.image, downloads.file_name(
+        ckpt.name, "decoded", "z1", zt[0], "z2", zt[1], ext="png"),
+        key=f"export_pinned_{ckpt.name}", factor=downloads.DIGIT_FACTOR)
 
 
 def selected_panel(models: list[Checkpoint], index: int) -> None:
