@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import IDLE, served_page, tiny_config
 from ui import disentangle as D
+from ui import resources
 from ui import disentangle_figures as F
 from ui.images import bounce_order, traversal_gif, traversal_png
 from vae import registry
@@ -314,6 +316,7 @@ def test_page_offers_only_big_vaes_compares_two_and_lists_the_broken_ones(tiny_c
         assert any(c.startswith(f"{name}: top ") and c.endswith("#0") for c in captions)
 
     (tiny_checkpoints / "tiny-vae-z4-beta4" / "model.pt").write_bytes(b"damaged while the server runs")
+    time.sleep(resources.STAMP_TTL_S + 0.1)  # the page looks at a checkpoint's files once a second at most
     app.run()
     assert not app.exception
     assert app.selectbox(key="dis_model").options == ["tiny-vae-z3  \u00b7  \u03b2 = 1  \u00b7  3-D"]

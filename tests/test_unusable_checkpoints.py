@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import resources
 from vae.checkpoint import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, MANIFEST_FILE
 
 pytestmark = pytest.mark.slow  # shipped checkpoints, real MNIST
@@ -48,6 +50,7 @@ def test_the_explorer_lists_the_family_members_it_cannot_offer(checkpoints):
     assert all("\n" not in reason for reason in listed.values())
 
     (checkpoints / "vae-z2-beta0.1" / MANIFEST_FILE).write_text("{")  # damaged while the server runs
+    time.sleep(resources.STAMP_TTL_S + 0.1)  # the page looks at a checkpoint's files once a second at most
     app.run()
     assert not app.exception
     assert list(app.select_slider(key="family_model").options) == ["AE", "\u03b2 1"]
