@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 from scipy.spatial import cKDTree
 
-from vae import latent, samplers
+from vae import latent, registry, samplers
 from vae import slice as sl
 from vae.judge import features, predict
 
@@ -66,7 +66,9 @@ def judge_error() -> str | None:
 @st.cache_data(show_spinner="Encoding the test digits", max_entries=64)
 def _cloud(name: str, stamp: float) -> np.ndarray:
     mu, logvar = resources.encoded(name)
-    return mu if logvar is None else sl.aggregate_posterior(mu, logvar, CLOUD_SEED)
+    ckpt = resources.load_model(name).checkpoint
+    posterior = registry.has_posterior(ckpt.model) if ckpt is not None else logvar is not None
+    return sl.aggregate_posterior(mu, logvar, CLOUD_SEED) if posterior else mu
 
 
 def cloud(name: str) -> np.ndarray:

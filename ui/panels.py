@@ -185,7 +185,7 @@ def selected_panel(models: list[Checkpoint], index: int) -> None:
     for col, ckpt in zip(cols[1:], models):
         mu, logvar = resources.encoded(ckpt.name)
         with col:
-            if logvar is None:
+            if not registry.has_posterior(ckpt.model):
                 st.markdown(f"**{label(ckpt)}**: code z = ({mu[index, 0]:.2f}, {mu[index, 1]:.2f}). A plain AE gives "
                             "one point, no distribution: nothing to sample.")
                 continue
@@ -220,7 +220,7 @@ def _download_reconstructions(models: list[Checkpoint], index: int) -> None:
 def eps_draws(ckpt: Checkpoint, index: int, n: int = 40) -> np.ndarray | None:
     """The draws shown on the VAE plane for the selected digit (None for an AE or when hidden)."""
     mu, logvar = resources.encoded(ckpt.name)
-    if logvar is None or not st.session_state[S.SHOW_EPS]:
+    if not registry.has_posterior(ckpt.model) or not st.session_state[S.SHOW_EPS]:
         return None
     return latent.posterior_samples(mu[index], logvar[index], n, st.session_state[S.EPS_SEED])
 
