@@ -234,8 +234,7 @@ def plane_options(*, key: str, payload_id: str = "", title: str = "", view: dict
         options["axis_labels"] = [str(axis_labels[0]), str(axis_labels[1])]
         if len(axis_labels) > 2:
             options["coord_label"] = str(axis_labels[2])
-    json.dumps(options)  # fail here, with the offending value in the message, rather than in Streamlit
-    return pack({"kind": "plane_options", "options": options})
+    return pack({"kind": "plane_options", "options": options})  # pack's json.dumps names a value JSON cannot hold
 
 
 def _projection(p: dict) -> dict:
