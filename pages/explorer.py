@@ -171,12 +171,17 @@ st.divider()
 st.subheader("Continuity and completeness")
 grid_tab, interp_tab, samples_tab = st.tabs(list(share.EXPLORER_TABS.values()), key=S.EXPLORER_TAB,
                                             on_change="rerun")  # the open tab is in the share link (`tab`)
-with grid_tab:
-    panels.grid_panel(models)
-with interp_tab:
-    panels.interpolation_panel(models)
-with samples_tab:
-    panels.samples_panel(models)
+# Only the open tab runs (Streamlit's lazy tabs): a first visit does not fetch the 4.7 MB plotly bundle that the
+# interpolation tab's chart needs before the planes' own JavaScript, and a full run does a third of the work.
+if grid_tab.open:
+    with grid_tab:
+        panels.grid_panel(models)
+if interp_tab.open:
+    with interp_tab:
+        panels.interpolation_panel(models)
+if samples_tab.open:
+    with samples_tab:
+        panels.samples_panel(models)
 
 if projector.is_on():  # presentation: the page's notes and its link wait at the bottom
     intro()

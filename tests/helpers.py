@@ -87,3 +87,13 @@ def served_page(browser, path: str = "", size: tuple[int, int] = (1500, 1300)) -
     finally:
         page.close()
         stop_app(proc)
+
+
+def open_explorer_tab(app, tab: str):
+    """Open the explorer's tab `tab` ("grid", "interpolation" or "samples") in an AppTest and rerun: only the open
+    tab's panel runs (lazy tabs), so its widgets exist only then."""
+    from ui import state as S
+    from ui.share import EXPLORER_TABS
+
+    app.session_state[S.EXPLORER_TAB] = EXPLORER_TABS[tab]
+    return app.run()

@@ -11,6 +11,7 @@ from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from helpers import open_explorer_tab
 from ui import downloads as D
 from ui import images as E
 from ui import state as S
@@ -168,6 +169,11 @@ def test_every_explorer_picture_downloads_as_png_and_the_path_as_gif(captured):
     app.run()
     assert not app.exception
     buttons = [b for b in app.get("download_button") if (b.key or "").startswith("export_")]
+    for tab in ("interpolation", "samples"):  # only the open tab's panel runs
+        open_explorer_tab(app, tab)
+        assert not app.exception
+        buttons += [b for b in app.get("download_button") if (b.key or "").startswith("export_")
+                    and b.key not in {c.key for c in buttons}]
     assert all(b.proto.ignore_rerun for b in buttons), "a download does not rerun the page"
     assert all(b.proto.deferred_file_id for b in buttons), "bytes are made on click, not on every run"
     expected = {

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import open_explorer_tab
 from vae import gaussian as G
 from vae import gaussian_cli
 from vae.checkpoint import (CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, MANIFEST_FILE, WEIGHTS_FILE, CheckpointError,
@@ -337,7 +338,7 @@ def _captions(app) -> list[str]:
 
 @pytest.mark.slow
 def test_explorer_samples_tab_shows_the_gaussian_beside_the_models():
-    app = _explorer().run()
+    app = open_explorer_tab(_explorer().run(), "samples")
     assert not app.exception
     app.slider(key="samples_m").set_value(12).run()
     assert not app.exception
@@ -359,7 +360,7 @@ def test_explorer_says_how_to_fit_a_missing_gaussian(tmp_path, monkeypatch):
     for name in ("ae-z2", "vae-z2"):
         shutil.copytree(CHECKPOINT_DIR / name, tmp_path / name)
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    app = _explorer().run()
+    app = open_explorer_tab(_explorer().run(), "samples")
     assert not app.exception
     notes = [i.value for i in app.info]
     assert notes == ["No Gaussian baseline here: the checkpoint gaussian-pixels is missing; fit it with "

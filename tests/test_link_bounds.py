@@ -137,7 +137,7 @@ def test_the_pages_without_link_parameters_ignore_any_link():
 
 def test_spherical_path_on_every_model_of_the_explorer_says_when_it_falls_back():
     for model in _family():  # the default ends #3 and #2: the AE's codes are nearly opposite
-        _open(PAGE_FILES[H.EXPLORER], {"model": model, "path": "spherical"})
-    app = _open(PAGE_FILES[H.EXPLORER], {"path": "spherical", "a": "7", "b": "7"})
+        _open(PAGE_FILES[H.EXPLORER], {"model": model, "path": "spherical", "tab": "interpolation"})
+    app = _open(PAGE_FILES[H.EXPLORER], {"path": "spherical", "a": "7", "b": "7", "tab": "interpolation"})
     notes = [c.value for c in app.caption if c.value.startswith("Path: ")]
     assert notes == [f"Path: {latent.PATH_METHODS['linear-parallel']}."] * 2, "one note under each model's strip"

@@ -8,6 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import open_explorer_tab
 from vae.checkpoint import CHECKPOINT_DIR
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,7 @@ def test_grid_panel_sizes_and_spacings(at):
 
 
 def test_interpolation_panel(at):
+    open_explorer_tab(at, "interpolation")
     at.number_input(key="interp_start").set_value(10).run()
     at.number_input(key="interp_end").set_value(11).run()
     at.slider(key="interp_steps").set_value(64).run()
@@ -92,6 +94,7 @@ def test_interpolation_panel(at):
 
 
 def test_samples_panel_new_draws_change_the_seed(at):
+    open_explorer_tab(at, "samples")
     at.slider(key="samples_m").set_value(100).run()
     seed = at.session_state["samples_seed"]
     at.button(key="new_draws").click().run()
@@ -170,6 +173,7 @@ def test_beta_scrubber_walks_the_family_from_the_ae(at):
     from vae.checkpoint import available
     family = [n for n in ("ae-z2", "vae-z2-beta0.1", "vae-z2-beta0.5", "vae-z2", "vae-z2-beta2", "vae-z2-beta4")
               if n in available()]
+    open_explorer_tab(at, "interpolation")  # its strips carry each model's title
     slider = at.select_slider(key="family_model")
     assert list(slider.options) == [{"ae-z2": "AE", "vae-z2": "\u03b2 1"}.get(n, "\u03b2 " + n.split("beta")[-1])
                                     for n in family]
@@ -179,3 +183,18 @@ def test_beta_scrubber_walks_the_family_from_the_ae(at):
         assert len(at.get("bidi_component")) == 2, f"two planes with {name} on the right"
         titles = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith(")**")]
         assert any(name in t for t in titles)
+
+
+def test_only_the_open_tab_runs(at):
+    """Lazy tabs: the grid (the default tab) runs, the interpolation and samples panels do not until opened, and
+    the tab opened last is the only one that runs."""
+    assert at.slider(key="grid_n").value
+    with pytest.raises(KeyError):
+        at.number_input(key="interp_start")
+    with pytest.raises(KeyError):
+        at.slider(key="samples_m")
+    open_explorer_tab(at, "interpolation")
+    assert not at.exception and at.number_input(key="interp_start").value is not None
+    with pytest.raises(KeyError):
+        at.slider(key="grid_n")
+    assert [el for el in at.main if el.type == "plotly_chart"], "the interpolation's chart"

@@ -8,6 +8,7 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import open_explorer_tab
 from ui import share as H
 from ui import state as S
 from vae.checkpoint import CHECKPOINT_DIR, available, read_manifest
@@ -301,6 +302,7 @@ def test_explorer_opened_with_a_hostile_link_warns_once_and_shows_defaults():
     assert app.select_slider(key=S.FAMILY_MODEL).value == "vae-z2"
     assert app.slider(key=S.GRID_N).value == 12, "the good part of the link applies"
     assert app.query_params == {"grid": "12,3,linear", "foo": "bar"}, "ours cleaned to what is shown, foo left"
+    open_explorer_tab(app, "interpolation")
     app.slider(key=S.INTERP_STEPS).set_value(20).run()
     assert not app.warning, "the notice is shown once"
 

@@ -8,6 +8,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import open_explorer_tab
 from vae.checkpoint import CHECKPOINT_DIR, read_manifest
 from vae.live import TrainRequest
 
@@ -38,6 +39,7 @@ def test_disentanglement_text_does_not_promise_style_factors():
 
 def test_interpolation_chart_title_fits_a_phone():
     at = AppTest.from_file(str(ROOT / "pages" / "explorer.py"), default_timeout=180).run()
+    open_explorer_tab(at, "interpolation")  # the chart is drawn when its tab is open
     assert not at.exception
     charts = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
     titles = [c["layout"].get("title", {}).get("text", "") for c in charts]
