@@ -108,3 +108,13 @@ def launch_command(argv: list[str], module: str = "vae.train") -> str:
     if nnodes == "1":
         head = ["torchrun", "--standalone", "--nproc-per-node", per_node]
     return shlex.join([*head, "-m", module, *argv])
+
+
+def place(world: World | None, device: torch.device, batch_size: int) -> torch.device:
+    """The device this process computes on: `device` itself in a single process; under torchrun this rank's device
+    (its own GPU, or the CPU), after checking that the global batch `batch_size` splits evenly over the processes
+    (ValueError otherwise)."""
+    if world is None:
+        return device
+    world.local_batch(batch_size)
+    return world.device(device)

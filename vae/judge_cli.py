@@ -20,7 +20,7 @@ from . import data as data_mod
 from . import registry
 from .checkpoint import save_checkpoint
 from .device import pick_device, platform_info
-from .distributed import World, launch_command
+from .distributed import World, launch_command, place
 from . import judge
 from .judge import JudgeConfig, fit
 from .models import ConfigError
@@ -41,10 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
             raise ConfigError("epochs and batch size must be >= 1 and lr > 0.")
-        device = pick_device(args.device)
-        if world is not None:
-            device = world.device(device)
-            world.local_batch(args.batch_size)  # the global batch must split evenly
+        device = place(world, pick_device(args.device), args.batch_size)
         mnist = registry.dataset().load(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)

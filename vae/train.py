@@ -26,7 +26,7 @@ from . import data as data_mod
 from . import registry
 from .checkpoint import save_checkpoint
 from .device import pick_device, platform_info
-from .distributed import World, launch_command
+from .distributed import World, launch_command, place
 from .losses import loss_terms
 from .models import ACTIVATIONS, ARCHITECTURES, MODEL_KINDS, ConfigError, ModelConfig, build_model
 
@@ -312,10 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                                    hidden=_parse_widths(args.hidden), activation=args.activation)
         cfg = TrainConfig(beta=args.beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lr_schedule=args.lr_schedule, seed=args.seed, train_subset=args.train_subset)
-        device = pick_device(args.device)
-        if world is not None:
-            device = world.device(device)
-            world.local_batch(cfg.batch_size)  # the global batch must split evenly
+        device = place(world, pick_device(args.device), cfg.batch_size)
         mnist = registry.dataset().load(args.data)
     except (ConfigError, ValueError, data_mod.DataError) as e:
         print(f"error: {e}", file=sys.stderr)
