@@ -11,6 +11,7 @@ import random
 import re
 import struct
 import urllib.request
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -81,10 +82,30 @@ def _lex_header(data: bytes, offset: int = 0) -> tuple[dict, int]:
     return json.loads(data[offset + 8:offset + 8 + n]), offset + 8 + n
 
 
-async def _load_and_click(url: str) -> tuple[dict, list]:
-    """The first run's plane elements and every bidi_component element of one click's rerun."""
+def _watch_components(session, seen) -> Callable[[], None]:
+    """Call seen(element, message bytes) for every bidi_component element the session's websocket receives from now
+    on; returns the function that stops watching."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+    real_recv = session.ws.recv
+
+    async def recv():
+        raw = await real_recv()
+        fm = ForwardMsg.FromString(raw)
+        if fm.WhichOneof("type") == "delta" and fm.delta.WhichOneof("type") == "new_element":
+            if fm.delta.new_element.WhichOneof("type") == "bidi_component":
+                seen(fm.delta.new_element.bidi_component, len(raw))
+        return raw
+
+    session.ws.recv = recv
+
+    def restore():
+        session.ws.recv = real_recv
+    return restore
+
+
+async def _load_and_click(url: str) -> tuple[dict, list]:
+    """The first run's plane elements and every bidi_component element of one click's rerun."""
     from benchmarks.concurrent_sessions import Session
     session = Session(url, 0, random.Random(0))
     first_planes = {}
@@ -92,20 +113,11 @@ async def _load_and_click(url: str) -> tuple[dict, list]:
 
     async def read_run(timeout):  # keep the raw plane elements of each run
         seen = []
-        real_recv = session.ws.recv
-
-        async def recv():
-            raw = await real_recv()
-            fm = ForwardMsg.FromString(raw)
-            if fm.WhichOneof("type") == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                if fm.delta.new_element.WhichOneof("type") == "bidi_component":
-                    seen.append((fm.delta.new_element.bidi_component, len(raw)))
-            return raw
-        session.ws.recv = recv
+        restore = _watch_components(session, lambda el, nbytes: seen.append((el, nbytes)))
         try:
             result = await real_read(timeout)
         finally:
-            session.ws.recv = real_recv
+            restore()
         result.bidi = seen
         return result
 
@@ -158,23 +170,11 @@ def test_a_click_does_not_resend_the_planes_javascript(served):
 
 async def _lesson_keys_element(url: str):
     """The lesson page's keyboard component element, as a session loading /lesson receives it."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     from benchmarks.concurrent_sessions import ClientStateArgs, Session
     session = Session(url, 0, random.Random(0))
     await session.open(timeout=120)
     found = []
-    real_recv = session.ws.recv
-
-    async def recv():
-        raw = await real_recv()
-        fm = ForwardMsg.FromString(raw)
-        if fm.WhichOneof("type") == "delta" and fm.delta.WhichOneof("type") == "new_element":
-            el = fm.delta.new_element
-            if el.WhichOneof("type") == "bidi_component" and el.bidi_component.component_name.endswith("lesson_keys"):
-                found.append(el.bidi_component)
-        return raw
-    session.ws.recv = recv
+    _watch_components(session, lambda el, _: found.append(el) if el.component_name.endswith("lesson_keys") else None)
     run = await session.rerun(ClientStateArgs(page_name="lesson"), timeout=120)
     await session.close()
     assert run.finished and not run.errors, run.errors
