@@ -177,20 +177,23 @@ GENERIC_WHY = "the ranges over the seeds overlap: the two models differ less tha
 ONE_SEED_WHY = "one training seed only, so the spread between trainings is unknown"
 
 
-def why_not(key: str, pair: str, n: int = 3) -> str:
-    if n < 2:
-        return ONE_SEED_WHY
-    for (k, p), text in WHY_NOT.items():
-        if (key == k or (k.endswith("/") and key.startswith(k))) and p in (None, pair):
-            return text
-    return GENERIC_WHY
-
-
-def why_ae_ahead(key: str, pair: str) -> str | None:
-    for (k, p), text in WHY_AE_AHEAD.items():
+def _reason(table: dict[tuple[str, str | None], str], key: str, pair: str) -> str | None:
+    """The text of `table` for measure `key` in `pair`: an entry names a measure or, ending in "/", a group of
+    them, and a pair or None for every pair."""
+    for (k, p), text in table.items():
         if (key == k or (k.endswith("/") and key.startswith(k))) and p in (None, pair):
             return text
     return None
+
+
+def why_not(key: str, pair: str, n: int = 3) -> str:
+    if n < 2:
+        return ONE_SEED_WHY
+    return _reason(WHY_NOT, key, pair) or GENERIC_WHY
+
+
+def why_ae_ahead(key: str, pair: str) -> str | None:
+    return _reason(WHY_AE_AHEAD, key, pair)
 
 
 def _seeds(n: int) -> str:
