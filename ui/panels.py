@@ -5,6 +5,7 @@ Each panel draws widgets, calls `vae.latent` for the numbers, and shows both mod
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -57,19 +58,13 @@ def train_index() -> latent.PixelIndex:
 def fitted_gaussian(ckpt: Checkpoint) -> latent.Gaussian:
     """The Gaussian fitted to a model's test-set codes (for the AE: the fair prior to sample from); fitted once per
     model version (the live planes draw it on every click)."""
-    key = (ckpt.name, resources.stamp(ckpt.name))
-    with _PINNED_LOCK:
-        if key in _FITTED:
-            return _FITTED[key]
-    g = latent.fit_gaussian(_codes(*key))
-    with _PINNED_LOCK:
-        _FITTED[key] = g
-        while len(_FITTED) > 16:
-            _FITTED.popitem(last=False)
-    return g
+    return resources.kept("fitted_gaussian", ckpt.name, lambda stamp: latent.fit_gaussian(_codes(ckpt.name)))
 
 
-_FITTED: OrderedDict[tuple, latent.Gaussian] = OrderedDict()
+def _codes(name: str) -> np.ndarray:
+    """The test digits' codes under `name`, kept per model version and read-only (resources.encoded copies them on
+    every call)."""
+    return resources.kept("codes", name, lambda stamp: resources.read_only(resources.encoded(name)[0]))
 
 
 def digit(image: np.ndarray, caption: str | None = None, factor: int = 6) -> None:
@@ -92,40 +87,19 @@ _PINNED_CACHE: OrderedDict[tuple, _Pinned] = OrderedDict()
 PINNED_CACHE_SIZE = 512  # entries of about 8 KB: a rerun with the same z (a toggle, a selection) costs nothing
 
 
-def _codes(name: str, stamp: float) -> np.ndarray:
-    """The test digits' codes under `name`, kept per model version (resources.encoded copies them on every call)."""
-    key = (name, stamp)
-    with _PINNED_LOCK:
-        if key in _CODES:
-            return _CODES[key]
-    mu, _ = resources.encoded(name)
-    with _PINNED_LOCK:
-        _CODES[key] = mu
-        while len(_CODES) > 16:
-            _CODES.popitem(last=False)
-    return mu
+PICTURES_SIZE = 4096  # data: URIs of 1 to 3 KB each: the neighbours of many clicks repeat, a decoded z seldom does
 
 
-_CODES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+@functools.lru_cache(maxsize=PICTURES_SIZE)
+def _test_row_uri(indices: tuple[int, ...]) -> str:
+    """The data: URI of a row of test digits, encoded once."""
+    return png_data_uri(tile(resources.mnist().x_test[list(indices)] / 255.0, 5, pad=2), 3)
 
 
-_PICTURES: OrderedDict[tuple, str] = OrderedDict()  # data: URIs of dataset images, by what they show
-PICTURES_SIZE = 4096  # of 1 to 3 KB each: the neighbours of many clicks repeat, a decoded z seldom does
-
-
-def _picture(key: tuple, make) -> str:
-    """The data: URI of a picture of dataset images (a training image, a row of test digits), encoded once."""
-    with _PINNED_LOCK:
-        hit = _PICTURES.get(key)
-        if hit is not None:
-            _PICTURES.move_to_end(key)
-            return hit
-    uri = make()
-    with _PINNED_LOCK:
-        _PICTURES[key] = uri
-        while len(_PICTURES) > PICTURES_SIZE:
-            _PICTURES.popitem(last=False)
-    return uri
+@functools.lru_cache(maxsize=PICTURES_SIZE)
+def _train_uri(index: int) -> str:
+    """The data: URI of one training image, encoded once."""
+    return png_data_uri(resources.mnist().x_train[index] / 255.0, 5)
 
 
 def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
@@ -137,14 +111,13 @@ def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
             return hit
     data = resources.mnist()
     image = latent.decode(ckpt.model, np.array([z]))[0]
-    mu = _codes(ckpt.name, key[1])
+    mu = _codes(ckpt.name)
     near = maps.nearest_codes(ckpt.name, z, k=5)
     train_idx, train_dist = train_index().query(image, k=1)
     t = int(train_idx[0])
     out = _Pinned(
         image, png_data_uri(image, 5),
-        _picture(("test", *near.tolist()), lambda: png_data_uri(tile(data.x_test[near] / 255.0, 5, pad=2), 3)),
-        _picture(("train", t), lambda: png_data_uri(data.x_train[t] / 255.0, 5)),
+        _test_row_uri(tuple(near.tolist())), _train_uri(t),
         "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near),
         f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
     with _PINNED_LOCK:
