@@ -8,9 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from helpers import wait_for_decoders
-from tests.conftest import start_app, stop_app
-from tests.test_latent_plane_browser import hook, hover, pixel_of, torch_pixels, z_at
+from helpers import served_page, settle, wait_for_decoders
+from tests.test_latent_plane_browser import hook, hover, pixel_of, steady_rect, torch_pixels, z_at
 from vae.checkpoint import load_checkpoint
 from vae.data import load_mnist
 from vae.latent import encode_images
@@ -21,16 +20,10 @@ NAMES = ("ae-z2", "vae-z2")
 
 @pytest.fixture(scope="module")
 def page(browser):
-    proc, url = start_app()
-    page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1300})
-    try:
-        page.goto(f"{url}/explorer")
+    with served_page(browser, "explorer") as (page, _):
         wait_for_decoders(page)
+        settle(page, ms=500)
         yield page
-    finally:
-        page.close()
-        stop_app(proc)
 
 
 def pinned_subheader(page) -> tuple[float, float]:
@@ -41,7 +34,8 @@ def pinned_subheader(page) -> tuple[float, float]:
 
 @pytest.mark.parametrize("name,target", [("vae-z2", (0.9, -0.7)), ("vae-z2", (-2.2, 1.4)), ("ae-z2", (10.0, -30.0))])
 def test_click_pins_the_z_under_the_pointer_within_half_a_grid_cell(page, name, target):
-    rect, view = hook(page, name, "h.plotRect()"), hook(page, name, "h.view")
+    settle(page, ms=0)
+    rect, view = steady_rect(page, name), hook(page, name, "h.view")
     cell = (view["x"][1] - view["x"][0]) / 100
     x, y = pixel_of(rect, view, target)
     clicked = z_at(rect, view, x, y)
