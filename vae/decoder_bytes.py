@@ -91,7 +91,7 @@ def pack(header: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
                 "data_bytes": offset_in_data}
         text = json.dumps(full, separators=(",", ":"), sort_keys=True).encode("utf-8")
         new_start = 8 + len(text) + _pad(8 + len(text))
-        if new_start == start:
+        if new_start == start or not entries:  # without arrays no offset depends on the header's length
             break
         start = new_start
     else:  # pragma: no cover - offsets only ever add digits, so this converges
