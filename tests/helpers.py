@@ -3,6 +3,7 @@ commands the waits for a page's latent planes and an app server with a headless 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -50,6 +51,21 @@ def settle(page, ms: int = 1500, timeout: float = 60_000) -> None:
     """Wait until the app is idle (no script run in progress), then `ms` more for the browser to draw."""
     page.wait_for_function(IDLE, timeout=timeout)
     page.wait_for_timeout(ms)
+
+
+def steady_rect(page, key: str, still_ms: int = 400, timeout_s: float = 20.0) -> dict:
+    """The data area (client pixels) of the latent plane `key` once it has stopped moving: the same box read `still_ms`
+    apart. The page above a plane can still grow after its decoder arrives, as images and captions finish drawing,
+    and a click aimed from a stale box lands on another z."""
+    read = f"() => window.__latentPlane[{key!r}].plotRect()"
+    deadline, last = time.monotonic() + timeout_s, page.evaluate(read)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(still_ms)
+        now = page.evaluate(read)
+        if all(abs(now[k] - last[k]) < 0.5 for k in ("left", "top", "width", "height")):
+            return now
+        last = now
+    raise AssertionError(f"plane {key} kept moving for {timeout_s} s: last box {last}")
 
 
 @contextmanager

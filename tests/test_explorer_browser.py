@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from helpers import served_page, settle, wait_for_decoders
-from tests.test_latent_plane_browser import hook, hover, pixel_of, steady_rect, torch_pixels, z_at
+from helpers import served_page, settle, steady_rect, wait_for_decoders
+from tests.test_latent_plane_browser import hook, hover, key, pixel_of, torch_pixels, z_at
 from vae.checkpoint import load_checkpoint
 from vae.data import load_mnist
 from vae.latent import encode_images
@@ -35,7 +35,7 @@ def pinned_subheader(page) -> tuple[float, float]:
 @pytest.mark.parametrize("name,target", [("vae-z2", (0.9, -0.7)), ("vae-z2", (-2.2, 1.4)), ("ae-z2", (10.0, -30.0))])
 def test_click_pins_the_z_under_the_pointer_within_half_a_grid_cell(page, name, target):
     settle(page, ms=0)
-    rect, view = steady_rect(page, name), hook(page, name, "h.view")
+    rect, view = steady_rect(page, key(name)), hook(page, name, "h.view")
     cell = (view["x"][1] - view["x"][0]) / 100
     x, y = pixel_of(rect, view, target)
     clicked = z_at(rect, view, x, y)

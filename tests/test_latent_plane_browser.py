@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from conftest import start_app, stop_app
+from helpers import steady_rect
 
 from vae import checkpoint as ckpt_mod
 from vae.data import load_mnist
@@ -88,20 +88,6 @@ def hook(page, name: str, expr: str):
 def torch_pixels(model, z) -> np.ndarray:
     with torch.inference_mode():
         return torch.sigmoid(model.decode(torch.tensor([z], dtype=torch.float32))).reshape(-1).numpy()
-
-
-def steady_rect(page, name: str, still_ms: int = 400, timeout_s: float = 20.0) -> dict:
-    """Plane `name`'s data area once it has stopped moving: the same box read `still_ms` apart (the page above a plane
-    can still grow after its decoder arrives, as images and captions finish drawing, and a click aimed from a stale
-    box pins another z)."""
-    deadline, last = time.monotonic() + timeout_s, hook(page, name, "h.plotRect()")
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(still_ms)
-        now = hook(page, name, "h.plotRect()")
-        if all(abs(now[k] - last[k]) < 0.5 for k in ("left", "top", "width", "height")):
-            return now
-        last = now
-    raise AssertionError(f"plane {name} kept moving for {timeout_s} s: last box {last}")
 
 
 def z_at(rect: dict, view: dict, x: float, y: float) -> tuple[float, float]:
@@ -175,7 +161,7 @@ def pinned_text(page, name: str) -> str:
 
 def test_click_pins_z_in_python_and_reruns_keep_the_plane(page):
     name = "vae-z2"
-    rect, view = steady_rect(page, name), hook(page, name, "h.view")
+    rect, view = steady_rect(page, key(name)), hook(page, name, "h.view")
     cell = (view["x"][1] - view["x"][0]) / 100
     runs_before = int(page.get_by_text(re.compile(r"^runs = \d+")).inner_text().split("=")[1])
     canvases = page.locator(".lp-root canvas").count()

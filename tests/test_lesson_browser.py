@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import wait_for_decoders
+from helpers import steady_rect, wait_for_decoders
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ def _idle(page, ms: int = 800) -> None:
 
 
 def _pixel(page, key: str, z) -> tuple[float, float]:
-    rect = page.evaluate(f"() => window.__latentPlane['{key}'].plotRect()")
+    rect = steady_rect(page, key)
     view = page.evaluate(f"() => window.__latentPlane['{key}'].view")
     return (rect["left"] + (z[0] - view["x"][0]) / (view["x"][1] - view["x"][0]) * rect["width"],
             rect["top"] + (view["y"][1] - z[1]) / (view["y"][1] - view["y"][0]) * rect["height"])

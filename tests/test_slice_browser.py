@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import start_app, stop_app
+from helpers import steady_rect
 
 from vae import checkpoint as ckpt_mod
 from vae import slice as sl
@@ -76,7 +77,7 @@ def test_pointer_decodes_the_slice_in_both_models_with_distances_in_code_spreads
     nets, _ = models
     plane = sl.random_plane(20, 4)
     codes = clouds(nets)
-    rect, view = hook(page, "slice_ae", "h.plotRect()"), hook(page, "slice_ae", "h.view")
+    rect, view = steady_rect(page, "slice_ae"), hook(page, "slice_ae", "h.view")
     assert view == {"x": [-2, 2], "y": [-2, 2]}
     for fx, fy in [(0.5, 0.5), (0.2, 0.8), (0.9, 0.15)]:
         x, y = rect["left"] + fx * rect["width"], rect["top"] + fy * rect["height"]
@@ -139,7 +140,7 @@ def test_a_2d_plane_in_whitened_units_decodes_mean_plus_L_w(whitened_page):
     L = np.linalg.inv(w.matrix)
     got = np.array(hook(page, k, "Array.from(h.planePoints.slice(0, 40))")).reshape(-1, 2)
     np.testing.assert_allclose(got, w(codes[:20]), atol=2e-3)
-    rect = hook(page, k, "h.plotRect()")
+    rect = steady_rect(page, k)
     view = hook(page, k, "h.view")
     for fx, fy in [(0.5, 0.5), (0.3, 0.7)]:
         page.mouse.move(rect["left"] + fx * rect["width"], rect["top"] + fy * rect["height"])
