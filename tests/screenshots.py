@@ -157,10 +157,11 @@ def readme_shots() -> int:
         page.get_by_text("Show the models you trained on the Train live page").click()  # back to the shipped
         wait_for_decoders(page, timeout=90_000)
         page.get_by_text("Projector mode").click()
-        page.wait_for_function("() => getComputedStyle(document.querySelector('h1')).fontWeight === '800'",
+        # projector mode's style sheet sets the page's base type to 22 px (ui/projector.py); its pages have no title
+        page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '22px'",
                                timeout=60_000)
+        wait_for_decoders(page, timeout=90_000)
         _settle(page, 2500)
-        page.locator("h1").first.scroll_into_view_if_needed()
         x, y = _plane_pixel(page, "plane_vae-z2", (1.1, 1.6))
         page.mouse.move(x, y)
         page.wait_for_timeout(400)
