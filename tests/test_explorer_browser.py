@@ -77,3 +77,22 @@ def test_after_a_page_switch_the_planes_fetch_their_decoder_again(page):
         x, y = pixel_of(rect, view, ((view["x"][0] + view["x"][1]) / 2, (view["y"][0] + view["y"][1]) / 2))
         got = hover(page, name, x, y)
         assert len(got["pixels"]) == 784 and max(got["pixels"]) > 0.1, "a digit was decoded and drawn"
+
+
+def test_the_planes_do_not_move_when_the_share_link_finishes_loading(browser):
+    """The share box's link (st.code) is drawn as a 40 px skeleton until its code arrives, then as a 54 px line: the
+    box keeps the line's height (ui/projector.py's base style), so the planes below it stay where a first click aims.
+    A slow device (Chromium's CPU throttled 6 times) makes the skeleton last past the decoders' arrival."""
+    with served_page(browser) as (page, url):
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 6})
+        page.goto(f"{url}/explorer")
+        wait_for_decoders(page)
+        skeleton = page.locator('.st-key-share_box [data-testid="stSkeleton"]')
+        held = skeleton.first.bounding_box()["height"] if skeleton.count() else None
+        top = hook(page, "vae-z2", "h.plotRect().top")
+        page.locator('.st-key-share_box [data-testid="stCode"]').wait_for(timeout=60_000)
+        settle(page, ms=500)
+        line = page.locator('.st-key-share_box [data-testid="stCode"]').bounding_box()["height"]
+        assert hook(page, "vae-z2", "h.plotRect().top") == pytest.approx(top, abs=0.5)
+        if held is not None:  # seen while loading: it already held the loaded line's height
+            assert held >= line - 0.5, (held, line)

@@ -403,11 +403,14 @@ BOX_CAPTION = ("**Share this view**: copy this link (hover over it for the copy 
                "same settings.")
 
 
+BOX_KEY = "share_box"  # its CSS class st-key-share_box: ui/projector.py keeps the link's height while it loads
+
+
 def reserve_box():
     """Draw the "Share this view" box here, without its link, and return the place of the link (filled by `update`).
     On a projector the box folds away in an expander. Only the link changes from run to run, so a fragment's rerun
     (a click) sends that one element, not the box around it."""
-    holder = st.expander("Share this view") if st.session_state.get(S.PROJECTOR) else st.container()
+    holder = st.expander("Share this view") if st.session_state.get(S.PROJECTOR) else st.container(key=BOX_KEY)
     holder.caption(BOX_CAPTION)
     return holder.empty()
 
