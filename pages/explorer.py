@@ -120,6 +120,7 @@ def keyboard_row(z: list[float]) -> None:
 
 def planes_row(z: list[float]) -> None:
     """Each model's live plane, and under it what the server makes of the pinned z (once per model)."""
+    panels.prepare_pinned([ckpt for ckpt, second in sides if not second], z)  # both models' searches in one pass
     for col, (ckpt, second) in zip(st.columns(2, gap="large"), sides):
         with col:
             plane_for(ckpt, data.y_test, st.session_state[S.MAP_KIND], second=second)

@@ -57,3 +57,23 @@ def test_the_bounds_are_below_every_exact_distance_and_the_residual_term_tighten
         tighter += int((projected < nearest).sum()) - int((bound < nearest).sum())
     if components < 48:  # with 48 directions these 20 clusters leave no image in doubt either way
         assert tighter > 0
+
+
+def test_query_many_gives_each_image_the_answer_of_its_own_query():
+    """Several images (one z decoded by two models) searched together: the same neighbours and distances as one by
+    one, and as brute force, including an image whose first candidates do not suffice."""
+    rng = np.random.default_rng(7)
+    centres = rng.integers(0, 256, (20, 28, 28))
+    imgs = np.clip(centres[rng.integers(0, 20, 600)] + rng.normal(0, 40, (600, 28, 28)), 0, 255).astype(np.uint8)
+    index = PixelIndex(imgs, components=4, candidates=2)  # few candidates: the search must widen for some images
+    x = imgs.reshape(len(imgs), -1).astype(np.float64) / 255
+    queries = list(rng.random((6, 28, 28)) * 0.5 + x[rng.integers(0, 600, 6)].reshape(6, 28, 28) * 0.5)
+    together = index.query_many(queries, k=2)
+    assert len(together) == len(queries)
+    for q, (got, dist) in zip(queries, together):
+        alone_idx, alone_dist = index.query(q, k=2)
+        want = np.argsort(((x - q.reshape(-1)) ** 2).sum(1))[:2]
+        assert got.tolist() == alone_idx.tolist() == want.tolist()
+        assert dist == pytest.approx(alone_dist, abs=1e-6)
+    bounds = index.lower_bounds_many(__import__("torch").from_numpy(np.array(queries, np.float32).reshape(6, -1)))
+    assert tuple(bounds.shape) == (6, len(imgs))

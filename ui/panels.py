@@ -102,29 +102,49 @@ def _train_uri(index: int) -> str:
     return png_data_uri(resources.mnist().x_train[index] / 255.0, 5)
 
 
+def one_z_decoder(ckpt: Checkpoint) -> latent.OneZDecoder:
+    """The decoder of `ckpt` for one z at a time (the pinned z on every click), made once per model version."""
+    return resources.kept("one_z_decoder", ckpt.name, lambda stamp: latent.OneZDecoder(ckpt.model))
+
+
 def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
-    key = (ckpt.name, resources.stamp(ckpt.name), z)
+    return prepare_pinned([ckpt], z)[0]
+
+
+def prepare_pinned(ckpts: list[Checkpoint], z: tuple[float, float]) -> list[_Pinned]:
+    """What the pinned panels of `ckpts` show at z, each kept per (model version, z). The models not kept yet are
+    computed together: their decoded digits' nearest training images come from one pass over the training index
+    (PixelIndex.query_many), which is the larger part of a click's own work."""
+    z = (float(z[0]), float(z[1]))
+    keys = [(c.name, resources.stamp(c.name), z) for c in ckpts]
+    found: dict[tuple, _Pinned] = {}
     with _PINNED_LOCK:
-        hit = _PINNED_CACHE.get(key)
-        if hit is not None:
-            _PINNED_CACHE.move_to_end(key)
-            return hit
-    data = resources.mnist()
-    image = latent.decode(ckpt.model, np.array([z]))[0]
-    mu = _codes(ckpt.name)
-    near = maps.nearest_codes(ckpt.name, z, k=5)
-    train_idx, train_dist = train_index().query(image, k=1)
-    t = int(train_idx[0])
-    out = _Pinned(
-        image, png_data_uri(image, 5),
-        _test_row_uri(tuple(near.tolist())), _train_uri(t),
-        "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})" for i in near),
-        f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
-    with _PINNED_LOCK:
-        _PINNED_CACHE[key] = out
-        while len(_PINNED_CACHE) > PINNED_CACHE_SIZE:
-            _PINNED_CACHE.popitem(last=False)
-    return out
+        for key in keys:
+            hit = _PINNED_CACHE.get(key)
+            if hit is not None:
+                _PINNED_CACHE.move_to_end(key)
+                found[key] = hit
+    todo = [(key, c) for key, c in zip(keys, ckpts) if key not in found]
+    if todo:
+        data = resources.mnist()
+        images = [one_z_decoder(c)(np.array(z)) for _, c in todo]
+        nearest_train = train_index().query_many(images, k=1)
+        for (key, ckpt), image, (train_idx, train_dist) in zip(todo, images, nearest_train):
+            mu = _codes(ckpt.name)
+            near = maps.nearest_codes(ckpt.name, z, k=5)
+            t = int(train_idx[0])
+            found[key] = _Pinned(
+                image, png_data_uri(image, 5),
+                _test_row_uri(tuple(near.tolist())), _train_uri(t),
+                "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})"
+                                                     for i in near),
+                f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
+        with _PINNED_LOCK:
+            for key, _ in todo:
+                _PINNED_CACHE[key] = found[key]
+            while len(_PINNED_CACHE) > PINNED_CACHE_SIZE:
+                _PINNED_CACHE.popitem(last=False)
+    return [found[key] for key in keys]
 
 
 def pinned_block(ckpt: Checkpoint, z: list[float]) -> None:
