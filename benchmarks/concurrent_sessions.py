@@ -3,6 +3,7 @@
     python -m benchmarks.concurrent_sessions [--sessions 30] [--seconds 30] [--period 1.0] [--url URL]
     python -m benchmarks.concurrent_sessions --sessions 60   # a lecture: p95 <= 300 ms and no click late
     python -m benchmarks.concurrent_sessions --sessions 100  # beyond one process: no errors, every click answered
+    python -m benchmarks.concurrent_sessions --sessions 60 --hall 2  # a 2-core server: one replica per core
 
 Simulates browsers at the protocol level, the way Streamlit's frontend talks to the server: one websocket per session
 (ws://127.0.0.1:PORT/_stcore/stream, subprotocol "streamlit", binary protobufs). A session first loads the explorer
@@ -30,7 +31,8 @@ the page's other widgets (the browser sends them all with every rerun; the serve
 left out, so the script does the same work). The client runs on the same machine as the server and takes a little
 CPU from it. Starts its own server (tests.conftest.start_app) unless --url names one on 127.0.0.1.
 With --url on `make hall` (HAProxy), each session first GETs the page and sends its cookies with the websocket,
-as a browser does; the page's and the websocket's X-Replica headers must agree (else a load error), so each
+as a browser does (`--hall N` starts such a hall itself, on free ports, and stops it after the run); the page's and
+the websocket's X-Replica headers must agree (else a load error), so each
 session's clicks are answered by one replica; the sessions per replica are printed.
 
 Server CPU per click: the CPU seconds (user + system, /proc/PID/stat) the server process spent during the click
@@ -366,16 +368,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pid", type=int, action="append", default=[],
                         help="process id of a server given by --url, for its CPU per click (repeat for several)")
+    parser.add_argument("--hall", type=int, default=0, metavar="N",
+                        help="start a hall of N replicas behind HAProxy (deploy/hall.py, on free ports, its own run "
+                             "folder) instead of one process, measure it (CPU of the replicas and HAProxy), stop it")
     args = parser.parse_args(argv)
+    if args.hall and args.url:
+        parser.error("--hall starts its own hall: leave out --url")
 
-    proc, url, tail = server(parser, args.url)
-    pids = [proc.pid] if proc is not None else args.pid
+    hall_dir = None
+    if args.hall:
+        import tempfile
+
+        from deploy import hall as hall_mod
+        from tests.conftest import free_port
+
+        hall_dir = Path(tempfile.mkdtemp(prefix="bench-hall-"))
+        try:
+            started = hall_mod.start(replicas=args.hall, port=free_port(), replica_port=hall_mod.free_ports(args.hall),
+                                     run_dir=hall_dir, log=lambda *a: None)
+        except hall_mod.HallError as e:
+            parser.exit(2, f"cannot start the hall: {e}\n")
+        proc, url, tail = None, started.url, None
+        pids = [*started.replicas.values(), started.haproxy_pid]
+    else:
+        proc, url, tail = server(parser, args.url)
+        pids = [proc.pid] if proc is not None else args.pid
     try:
         r = asyncio.run(bench(url, args.sessions, args.seconds, args.period, args.timeout, args.seed, pids))
     finally:
         if proc is not None:
             from tests.conftest import stop_app
             stop_app(proc)
+        if hall_dir is not None:
+            hall_mod.stop(hall_dir)
+            import shutil
+
+            shutil.rmtree(hall_dir, ignore_errors=True)
 
     st: Stats = r["stats"]
     errors = sum(st.errors.values()) + sum(r["load_errors"].values())

@@ -149,6 +149,21 @@ def check_port_free(host: str, port: int, what: str) -> None:
                             "PORT") from None
 
 
+def free_ports(n: int, host: str = "127.0.0.1") -> int:
+    """The first of n consecutive free ports on `host` (a hall's replicas on a shared machine: tests, benchmarks)."""
+    import random
+
+    for _ in range(200):
+        first = random.randrange(20000, 60000 - n)
+        try:
+            for p in range(first, first + n):
+                check_port_free(host, p, "probe")
+            return first
+        except HallError:
+            continue
+    raise HallError(f"no {n} consecutive free ports on {host}")
+
+
 def _cmdline(pid: int) -> str | None:
     """The process's command line, or None when it is gone (a zombie counts as gone, and is reaped if ours)."""
     try:

@@ -105,7 +105,7 @@ def test_a_port_in_use_is_named_and_nothing_is_started(tmp_path):
 def test_a_replica_that_will_not_start_stops_the_others_and_shows_its_log(tmp_path):
     haproxy = haproxy_or_skip()
     with pytest.raises(HallError, match=r"replica\d \(port \d+\) exited with code \d+ before answering") as e:
-        hall.start(2, port=free_port(), replica_port=_free_block(2), run_dir=tmp_path, script="no_such_app.py",
+        hall.start(2, port=free_port(), replica_port=hall.free_ports(2), run_dir=tmp_path, script="no_such_app.py",
                    haproxy=haproxy, timeout=60, log=lambda *_: None)
     assert "no_such_app.py" in str(e.value), "the message carries the end of the replica's log"
     assert hall.running(tmp_path) == {} and list(tmp_path.glob("*.pid")) == []
@@ -128,17 +128,6 @@ def test_stop_ends_exactly_the_processes_it_started(tmp_path):
     finally:
         stranger.kill()
         stranger.wait()
-
-
-def _free_block(n: int) -> int:
-    for first in range(free_port(), 65000 - n, 97):
-        try:
-            for p in range(first, first + n):
-                hall.check_port_free("127.0.0.1", p, "test")
-            return first
-        except HallError:
-            continue
-    raise RuntimeError("no free ports")
 
 
 # --- container files -------------------------------------------------------------------------------------------
@@ -251,7 +240,7 @@ def test_a_hall_routes_by_cookie_and_takes_a_dead_replica_out_of_rotation(tmp_pa
     import urllib.request
 
     haproxy = haproxy_or_skip()
-    h = hall.start(2, port=free_port(), replica_port=_free_block(2), run_dir=tmp_path, haproxy=haproxy,
+    h = hall.start(2, port=free_port(), replica_port=hall.free_ports(2), run_dir=tmp_path, haproxy=haproxy,
                    log=lambda *_: None)
     try:
         def get(cookie: str | None = None) -> tuple[str, str]:
@@ -295,3 +284,24 @@ def _server_state(sock_path: Path, server: str) -> str:
         if fields.get("pxname") == "replicas" and fields.get("svname") == server:
             return fields["status"]
     return "?"
+
+
+def test_the_load_benchmark_starts_measures_and_stops_its_own_hall(capsys):
+    """`python -m benchmarks.concurrent_sessions --hall N`: every session's clicks answered by one replica, the CPU
+    of the replicas and HAProxy counted, and nothing left running afterwards."""
+    haproxy_or_skip()
+    from benchmarks import concurrent_sessions
+
+    before = _halls_running()
+    assert concurrent_sessions.main(["--sessions", "2", "--seconds", "3", "--hall", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "replicas (X-Replica): 1 warmed; sessions per replica replica1 2;" in out
+    assert "on one replica: 2 of 2" in out and "errors: 0" in out
+    assert re.search(r"server CPU: [\d.]+ s over the click phase", out)
+    assert _halls_running() == before, "the benchmark's hall is stopped"
+
+
+def _halls_running() -> int:
+    """How many HAProxy processes this user runs."""
+    out = subprocess.run(["pgrep", "-c", "-x", "haproxy"], capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import re
 import signal
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from deploy.hall import HallError, check_port_free, find_haproxy, start, stop
+from deploy.hall import HallError, find_haproxy, free_ports, start, stop
 from tests.conftest import free_port
 from vae.data import load_mnist
 
@@ -29,19 +28,6 @@ UPLOADER = '[data-testid="stFileUploader"] input[type=file]'
 def shown(z: str) -> str:
     a, b = (float(v) for v in z.split(","))
     return f"Pinned z = ({a:.3f}, {b:.3f})"
-
-
-def free_ports(n: int) -> int:
-    """The first of n consecutive free ports on 127.0.0.1 (the replicas' ports)."""
-    for _ in range(200):
-        first = random.randrange(20000, 60000 - n)
-        try:
-            for p in range(first, first + n):
-                check_port_free("127.0.0.1", p, "test")
-            return first
-        except HallError:
-            continue
-    raise RuntimeError(f"no {n} consecutive free ports")
 
 
 @pytest.fixture(scope="module")
