@@ -77,3 +77,4 @@ def test_query_many_gives_each_image_the_answer_of_its_own_query():
         assert dist == pytest.approx(alone_dist, abs=1e-6)
     bounds = index.lower_bounds_many(__import__("torch").from_numpy(np.array(queries, np.float32).reshape(6, -1)))
     assert tuple(bounds.shape) == (6, len(imgs))
+    assert index.query_many([], k=1) == []

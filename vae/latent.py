@@ -329,6 +329,8 @@ class PixelIndex:
         """query() for several images at once, e.g. one z decoded by two models: the bounds of all of them come from
         one pass over the projections (the pass that dominates a query, reading about 8 MB), then each image is
         searched as query() does. Same answers as query() one by one."""
+        if len(images) == 0:
+            return []
         queries = torch.from_numpy(np.array([np.asarray(im, np.float32).reshape(-1) for im in images], np.float32))
         n = len(self.x)
         k = min(k, n)
