@@ -96,3 +96,17 @@ def test_the_planes_do_not_move_when_the_share_link_finishes_loading(browser):
         assert hook(page, "vae-z2", "h.plotRect().top") == pytest.approx(top, abs=0.5)
         if held is not None:  # seen while loading: it already held the loaded line's height
             assert held >= line - 0.5, (held, line)
+
+
+def test_the_pinned_pictures_keep_their_own_sizes(page):
+    """The decoded digit and its nearest training image are drawn at the same size (both 28 x 5 px), whatever the
+    length of their captions; the row of 5 nearest test digits keeps its proportions and fits its column."""
+    sizes = page.evaluate("""() => [...document.querySelectorAll('[class*="st-key-export_pinned_"]')].map(b => {
+        const imgs = [...b.previousElementSibling.querySelectorAll('[data-testid="stImage"] img')];
+        return imgs.map(i => { const r = i.getBoundingClientRect(); return [r.width, r.height, i.naturalWidth,
+                                                                            i.naturalHeight]; });
+    })""")
+    assert len(sizes) == 2, "one pinned block per model"
+    for (decoded, row, train) in sizes:
+        assert decoded[:2] == [140, 140] and train[:2] == [140, 140]
+        assert row[0] <= row[2] and abs(row[0] / row[1] - row[2] / row[3]) < 0.05

@@ -116,6 +116,12 @@ _BASE_CSS = """
 /* The share box's link (st.code) shows a 40 px skeleton until its code is loaded, then one 54 px line: holding the
    line's height keeps the planes below it from jumping 14 px under a student's first click. */
 .st-key-share_box [data-testid="stSkeleton"] { min-height: 3.375rem; }
+/* The pinned z's pictures under each plane (the element before its "Digit (PNG)" button) at their own sizes: Streamlit
+   stretches each picture to its caption's width, which drew the nearest training image twice as large as the decoded
+   digit it is compared with. */
+.stElementContainer:has(+ [class*="st-key-export_pinned_"]) [data-testid="stImage"] img {
+  width: auto !important; align-self: flex-start;
+}
 @media (pointer: coarse) {
   .stPlotlyChart .nsewdrag, .stPlotlyChart .draglayer, .stPlotlyChart .main-svg { touch-action: pan-y !important; }
 }
