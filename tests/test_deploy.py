@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shlex
 import socket
@@ -303,5 +304,5 @@ def test_the_load_benchmark_starts_measures_and_stops_its_own_hall():
 
 def _halls_running() -> int:
     """How many HAProxy processes this user runs."""
-    out = subprocess.run(["pgrep", "-c", "-x", "haproxy"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-c", "-x", "-u", str(os.getuid()), "haproxy"], capture_output=True, text=True)
     return int(out.stdout.strip() or 0)

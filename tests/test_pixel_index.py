@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from vae.latent import PixelIndex
 
@@ -36,8 +37,6 @@ def test_pixel_index_k_larger_than_the_candidates_and_the_set():
 @pytest.mark.parametrize("components", [2, 8, 48])
 def test_the_bounds_are_below_every_exact_distance_and_the_residual_term_tightens_them(components):
     """|P(x - q)|^2 + (|Rx| - |Rq|)^2 <= |x - q|^2 for every image, and never below the projection alone."""
-    import torch
-
     rng = np.random.default_rng(components)
     centres = rng.integers(0, 256, (20, 28, 28))
     imgs = np.clip(centres[rng.integers(0, 20, 800)] + rng.normal(0, 40, (800, 28, 28)), 0, 255).astype(np.uint8)
@@ -75,6 +74,6 @@ def test_query_many_gives_each_image_the_answer_of_its_own_query():
         want = np.argsort(((x - q.reshape(-1)) ** 2).sum(1))[:2]
         assert got.tolist() == alone_idx.tolist() == want.tolist()
         assert dist == pytest.approx(alone_dist, abs=1e-6)
-    bounds = index.lower_bounds_many(__import__("torch").from_numpy(np.array(queries, np.float32).reshape(6, -1)))
+    bounds = index.lower_bounds_many(torch.from_numpy(np.array(queries, np.float32).reshape(6, -1)))
     assert tuple(bounds.shape) == (6, len(imgs))
     assert index.query_many([], k=1) == []

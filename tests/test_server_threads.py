@@ -1,5 +1,5 @@
 """The app's server gives torch one OpenMP thread per kernel unless the environment says otherwise (ui/__init__.py):
-two-thread kernels in Streamlit's script threads cost a click 33 ms of CPU instead of 19 (ui/__init__.py)."""
+without it a click cost the server 33 ms of CPU instead of 19 (measured there)."""
 
 from __future__ import annotations
 

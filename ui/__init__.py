@@ -1,10 +1,11 @@
 """Streamlit-only helpers: cached resources, session-state keys, shared widgets. `vae/` never imports this.
 
 Importing this package (the app's first import of project code, before anything loads torch) gives the server one
-OpenMP thread per kernel unless the environment says otherwise: `torch.set_num_threads(1)` (ui/runtime.py) did not
-stop two-thread kernels in Streamlit's script threads. Measured with `python -m benchmarks.concurrent_sessions
---sessions 30`: a click's batched nearest-training-image search (PixelIndex.query_many) cost 33 ms of server CPU per
-click without it and 19 ms with it, the spare thread spinning in OpenMP's wait loop.
+OpenMP and MKL thread per kernel unless the environment sets a count. With `torch.set_num_threads(1)` alone
+(ui/runtime.py), the explorer's batched nearest-training-image search (PixelIndex.query_many) cost 33 ms of server
+CPU per click, against 19 ms with `OMP_NUM_THREADS=1` (`python -m benchmarks.concurrent_sessions --sessions 30`), though
+`torch.get_num_threads()` read 1 in Streamlit's script threads; a standalone process does not reproduce the
+difference, so where inside torch the extra CPU went is not known. The variables close it whatever the cause.
 """
 
 import os as _os
