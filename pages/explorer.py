@@ -186,5 +186,5 @@ if samples_tab.open:
 
 if projector.is_on():  # presentation: the page's notes and its link wait at the bottom
     intro()
-    st.session_state[S.SHARE_SLOT] = share.reserve_box()
+    share.reserve_box()
 share.update()  # the URL and the share box follow this run's state

@@ -113,3 +113,17 @@ def open_explorer_tab(app, tab: str):
 
     app.session_state[S.EXPLORER_TAB] = EXPLORER_TABS[tab]
     return app.run()
+
+
+def copy_link_data(node) -> list[dict]:
+    """The data of each link with a Copy button (ui/copy_link.py: the share box, the class link) under an AppTest
+    node: {"link": ...} for a fixed link, {"follow": {"drop", "add"}} for the page's own address."""
+    import json
+
+    return [json.loads(el.proto.json) for el in node.get("bidi_component")
+            if el.proto.component_name.endswith(".copy_link")]
+
+
+def copy_links(node) -> list[str]:
+    """The fixed links shown with a Copy button under an AppTest node (e.g. the sidebar's class link)."""
+    return [d["link"] for d in copy_link_data(node) if "link" in d]

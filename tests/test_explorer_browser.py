@@ -80,7 +80,7 @@ def test_after_a_page_switch_the_planes_fetch_their_decoder_again(page):
 
 
 def test_the_planes_do_not_move_when_the_share_link_finishes_loading(browser):
-    """The share box's link (st.code) is drawn as a 40 px skeleton until its code arrives, then as a 54 px line: the
+    """The share box's link (ui/copy_link.js) is drawn as a 40 px skeleton until it arrives, then as a 54 px line: the
     box keeps the line's height (ui/projector.py's base style), so the planes below it stay where a first click aims.
     A slow device (Chromium's CPU throttled 6 times) makes the skeleton last past the decoders' arrival."""
     with served_page(browser) as (page, url):
@@ -90,12 +90,43 @@ def test_the_planes_do_not_move_when_the_share_link_finishes_loading(browser):
         skeleton = page.locator('.st-key-share_box [data-testid="stSkeleton"]')
         held = skeleton.first.bounding_box()["height"] if skeleton.count() else None
         top = hook(page, "vae-z2", "h.plotRect().top")
-        page.locator('.st-key-share_box [data-testid="stCode"]').wait_for(timeout=60_000)
+        page.locator(".st-key-share_box .cl-root").wait_for(timeout=60_000)
         settle(page, ms=500)
-        line = page.locator('.st-key-share_box [data-testid="stCode"]').bounding_box()["height"]
+        line = page.locator(".st-key-share_box .cl-root").bounding_box()["height"]
         assert hook(page, "vae-z2", "h.plotRect().top") == pytest.approx(top, abs=0.5)
         if held is not None:  # seen while loading: it already held the loaded line's height
             assert held >= line - 0.5, (held, line)
+
+
+def test_the_share_box_copies_the_link_of_the_view_and_loads_no_code_highlighter(browser):
+    """The Copy button puts the link shown in the share box on the clipboard, and says so; a click on a plane changes
+    the link, and the button then copies the new one. The page never fetches Streamlit's syntax highlighter (st.code's
+    1.5 MB module, which held the main thread about 0.3 s while the planes waited to start)."""
+    with served_page(browser) as (page, url):
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto(f"{url}/explorer")
+        wait_for_decoders(page)
+        settle(page, ms=500)
+        link, button = page.locator(".st-key-share_box .cl-link"), page.locator(".st-key-share_box .cl-copy")
+        assert link.inner_text() == f"{url}/explorer"
+        button.click()
+        page.wait_for_function("() => Object.values(window.__copyLink || {}).includes('copied')", timeout=10_000)
+        assert button.inner_text() == "Copied"
+        assert page.evaluate("navigator.clipboard.readText()") == f"{url}/explorer"
+        rect, view = steady_rect(page, key("vae-z2")), hook(page, "vae-z2", "h.view")
+        page.mouse.click(*pixel_of(rect, view, (0.9, -0.7)))
+        page.wait_for_function("() => document.querySelector('.st-key-share_box') && "
+                               "[...document.querySelectorAll('h3')].some(e => !e.innerText.includes('(0.000, 0.000)')"
+                               " && e.innerText.startsWith('Pinned z'))", timeout=30_000)
+        link.filter(has_text="z=").wait_for(timeout=30_000)
+        new = link.inner_text()
+        assert new.startswith(f"{url}/explorer?") and "z=" in new, new
+        button.click()
+        page.wait_for_function("l => (window.__copyLink || {})[l] === 'copied'", arg=new, timeout=10_000)
+        assert page.evaluate("navigator.clipboard.readText()") == new
+        assert not [u for u in fetched if "SyntaxHighlighter" in u], "st.code's highlighter was fetched"
 
 
 def test_the_pinned_pictures_keep_their_own_sizes(page):

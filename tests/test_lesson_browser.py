@@ -98,8 +98,9 @@ def test_share_link_keeps_the_open_tab(tab, app_url):
     tab.get_by_role("tab", name="Interpolation").click()
     tab.wait_for_function("() => location.search.includes('tab=interpolation')", timeout=60_000)
     _idle(tab)
-    box = tab.locator("[data-testid=stCode]").first.inner_text()
-    assert "tab=interpolation" in box and "projector" not in box
+    link = tab.locator(".st-key-share_box .cl-link")  # ui/copy_link.js: it follows the URL
+    link.filter(has_text="tab=interpolation").wait_for(timeout=30_000)
+    assert "projector" not in link.inner_text()
     tab.goto(f"{app_url}/explorer?tab=samples")
     wait_for_decoders(tab, ["plane_vae-z2"])
     _idle(tab)

@@ -8,7 +8,7 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import open_explorer_tab
+from helpers import copy_link_data, open_explorer_tab
 from ui import share as H
 from ui import state as S
 from vae.checkpoint import CHECKPOINT_DIR, available, read_manifest
@@ -279,10 +279,10 @@ def test_explorer_opened_with_a_link_shows_that_view_and_the_link():
     assert app.slider(key=S.GRID_N).value == 20 and app.slider(key=S.GRID_EXTENT).value == 2.5
     assert any("over z in \u00b12.5" in img.caption for el in app.get("image") for img in el.proto.imgs)
     assert app.query_params == {"model": "vae-z2-beta4", "z": "0.5,-1.2", "digit": "7", "grid": "20,2.5,linear"}
-    assert [c.value for c in app.code] == ["/explorer?model=vae-z2-beta4&z=0.5,-1.2&digit=7&grid=20,2.5,linear"]
+    box = [d.get("follow") for d in copy_link_data(app)]
+    assert box == [{"drop": ["projector"], "add": []}], "the share box shows the page's URL, less projector mode"
     app.slider(key=S.GRID_N).set_value(25).run()  # a widget changes: the URL follows, the rest stays
     assert app.query_params["grid"] == "25,2.5,linear" and app.query_params["z"] == "0.5,-1.2"
-    assert app.code[0].value.endswith("grid=25,2.5,linear")
     app.number_input(key=S.Z_INPUT[0]).set_value(-3.0).run()
     assert app.query_params["z"] == "-3,-1.2", "the link is not read again: the typed z stays"
     assert "Pinned z = (-3.000, -1.200)" in _subheaders(app)
@@ -330,7 +330,7 @@ def test_disentanglement_opened_with_a_link():
     assert app.radio(key=S.DIS_CENTER).value == "prior"
     assert app.multiselect(key=S.DIS_COMPARE).value == names
     assert app.query_params["dim"] == str(latent_dim - 1) and app.query_params["compare"] == ",".join(names)
-    assert app.code[0].value.startswith("/disentanglement?model=vae-z10-beta8&digit=7&center=prior")
+    assert [d.get("follow") for d in copy_link_data(app)] == [{"drop": ["projector"], "add": []}]
 
     bad = _open(DIS_PAGE, {"model": "vae-z2", "dim": "99", "cols": "8", "digit": "3"})
     assert len(bad.warning) == 1 and all(f"**{n}**" in bad.warning[0].value for n in ("model", "dim", "cols"))

@@ -34,8 +34,7 @@ def test_lesson_step_is_a_link_parameter_checked_against_the_number_of_steps():
 
 
 def test_projector_mode_stays_out_of_a_shared_link_unless_ticked():
-    wanted = {"z": ["1,2"], "projector": ["1"]}
-    assert share.box_params(wanted, projector_on=True, include_projector=False) == {"z": ["1,2"]}
-    assert share.box_params(wanted, projector_on=False, include_projector=True) == {"z": ["1,2"]}
-    assert share.box_params({"z": ["1,2"]}, projector_on=True, include_projector=True) == {
-        "z": ["1,2"], "projector": ["1"]}
+    assert share.box_follow(projector_on=True, include_projector=False) == {"drop": ["projector"], "add": []}
+    assert share.box_follow(projector_on=False, include_projector=True) == {"drop": ["projector"], "add": []}
+    assert share.box_follow(projector_on=True, include_projector=True) == {
+        "drop": ["projector"], "add": [("projector", "1")]}

@@ -95,6 +95,7 @@ def qr_png(link: str, scale: int = 8) -> bytes:
 
 def sidebar() -> None:
     """A collapsed "Class link" expander in the sidebar: the link as text and as a QR code, or why there is none."""
+    from .copy_link import copy_link  # registers a component: not for `python -m ui.classroom`
     address = st.get_option("server.address")
     port = st.get_option("server.port")
     with st.sidebar.expander("Class link", icon=":material/qr_code_2:"):
@@ -108,7 +109,7 @@ def sidebar() -> None:
                        "to the class's Wi-Fi or network and reload.")
             return
         st.caption("Students on the same network type this address, or scan the code:")
-        st.code(link, language=None)
+        copy_link(link, key="class_link", label="Copy the class link")
         st.image(qr_png(link), caption=link, width=220)
 
 

@@ -261,7 +261,7 @@ def page() -> None:
     CONTENT[s.slug](step, s)
     with st.container(key="lesson_footer"):
         _contents(step, offer)
-        st.session_state[S.SHARE_SLOT] = share.reserve_box()  # the share box, at the bottom
+        share.reserve_box()  # the share box, at the bottom
     share.update()
 
 

@@ -113,7 +113,7 @@ def toggle() -> None:
 # swallowed by the chart (plotly's drag layers set touch-action: none; the latent plane sets pan-y itself).
 _BASE_CSS = """
 <style>
-/* The share box's link (st.code) shows a 40 px skeleton until its code is loaded, then one 54 px line: holding the
+/* The share box's link (ui/copy_link.js) shows a 40 px skeleton until it is drawn, then one 54 px line: holding the
    line's height keeps the planes below it from jumping 14 px under a student's first click. */
 .st-key-share_box [data-testid="stSkeleton"] { min-height: 3.375rem; }
 /* The pinned z's pictures under each plane (the element before its "Digit (PNG)" button) at their own sizes: Streamlit

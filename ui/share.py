@@ -18,19 +18,18 @@ the state (`syncing`), with one st.query_params.from_dict when the parameters ch
 entry and never triggers a rerun. Switching pages in the sidebar drops the query string (Streamlit 1.67), and a page
 also removes the other page's parameters, so a URL never carries another page's settings.
 
-The "Share this view" box sits near the top of the page, reserved by `sync` (`reserve_box`: its caption, and an
-st.empty() for the link); every fragment that changes the state redraws the link there too (Streamlit 1.67 lets a
-fragment write into a container made outside it and replaces that write on each fragment rerun), so the box always
-holds the current link.
+The "Share this view" box sits near the top of the page, drawn by `sync` (`reserve_box`: its caption and the link with
+a Copy button, ui/copy_link.py). The link is the page's address as it stands in the browser, read there (less projector
+mode, see `box_follow`), so it follows every URL write and a run never redraws the box.
 
 A bad value (not a number, NaN, out of range, a model this page does not offer, a repeated or over-long parameter)
 falls back to that parameter's default; one warning names every parameter ignored, and the rest of the link applies.
 Unknown parameters are ignored, and left in the URL (another feature may own them).
 
 The pure part (no Streamlit; tests/test_share.py): `parse(page, query, offer) -> (values, ignored)`,
-`encode(page, state, offer) -> params`, `notice(page, ignored)`, `url_params(current, params)` and
-`link(base, params)`. The Streamlit part: `sync` (near the top of a page, before its widgets), `update` (at the end of
-a run) and `syncing` (a decorator for fragments).
+`encode(page, state, offer) -> params`, `notice(page, ignored)`, `url_params(current, params)`, `box_follow` and
+`link(base, params)` (the link's format, which ui/copy_link.js follows). The Streamlit part: `sync` (near the top of
+a page, before its widgets), `update` (at the end of a run) and `syncing` (a decorator for fragments).
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from vae import latent
 
 from . import state as S
+from .copy_link import copy_link
 from .downloads import number as num  # 4 decimals: far below the smallest cell any page draws
 
 EXPLORER, DISENTANGLEMENT, LESSON = "explorer", "disentanglement", "lesson"  # the pages' url_path in app.py
@@ -347,19 +347,17 @@ def notice(page: str, ignored: Sequence[str]) -> str:
 
 def link(base: str, params: Mapping[str, str | Sequence[str]]) -> str:
     """The shareable URL: `base` (the page's address, without a query) and the parameters (a list for one given more
-    than once), commas kept readable."""
+    than once), commas kept readable. The share box builds the same string in the browser (ui/copy_link.js)."""
     query = "&".join(f"{quote(k, safe='')}={quote(v, safe=',')}" for k, vs in params.items()
                      for v in ([vs] if isinstance(vs, str) else vs))
     return f"{base}?{query}" if query else base
 
 
-def box_params(wanted: Mapping[str, Sequence[str]], projector_on: bool, include_projector: bool) -> dict:
-    """The parameters of the link in the "Share this view" box: the URL's, without projector mode unless the teacher
-    ticked "links open in projector mode" while it is on (students should not inherit a classroom's large type)."""
-    out = {k: list(v) for k, v in wanted.items() if k != PROJECTOR_PARAM}
-    if projector_on and include_projector:
-        out[PROJECTOR_PARAM] = ["1"]
-    return out
+def box_follow(projector_on: bool, include_projector: bool) -> dict:
+    """How the link in the "Share this view" box differs from the page's URL (ui/copy_link.py's `follow`): without
+    projector mode, unless the teacher ticked "links open in projector mode" while it is on (students should not
+    inherit a classroom's large type)."""
+    return {"drop": [PROJECTOR_PARAM], "add": [(PROJECTOR_PARAM, "1")] if projector_on and include_projector else []}
 
 
 def url_params(current: Mapping[str, Sequence[str]], params: Mapping[str, str]) -> dict[str, list[str]]:
@@ -385,8 +383,7 @@ def _is_history_navigation() -> bool:
 def sync(page: str, offer: Offer, box_here: bool = True) -> None:
     """Call near the top of a page, before its widgets: read the link when this session first runs the page (or the
     browser's back/forward button brought a URL back), warn once about the parameters ignored, and reserve the place
-    of the "Share this view" box (filled by `update`); with box_here=False the page reserves it later itself
-    (st.session_state[state.SHARE_SLOT] = share.reserve_box())."""
+    of the "Share this view" box; with box_here=False the page draws it later itself (share.reserve_box())."""
     seen = st.session_state[S.SHARE_SEEN]
     if page not in seen or _is_history_navigation():
         values, ignored = parse(page, _query(), offer)
@@ -396,28 +393,32 @@ def sync(page: str, offer: Offer, box_here: bool = True) -> None:
         if page not in seen:
             seen.append(page)
     st.session_state[S.SHARE_PAGE] = (page, offer)
-    st.session_state[S.SHARE_SLOT] = reserve_box() if box_here else None
+    if box_here:
+        reserve_box()
 
 
-BOX_CAPTION = ("**Share this view**: copy this link (hover over it for the copy button); it reopens this page with the "
-               "same settings.")
+BOX_CAPTION = ("**Share this view**: copy this link (its Copy button); it reopens this page with the same settings.")
 
 
 BOX_KEY = "share_box"  # its CSS class st-key-share_box: ui/projector.py keeps the link's height while it loads
+LINK_KEY = "share_link"  # the link's element (ui/copy_link.py)
 
 
-def reserve_box():
-    """Draw the "Share this view" box here, without its link, and return the place of the link (filled by `update`).
-    On a projector the box folds away in an expander. Only the link changes from run to run, so a fragment's rerun
-    (a click) sends that one element, not the box around it."""
+def reserve_box() -> None:
+    """Draw the "Share this view" box here: its caption and the page's link with a Copy button. The link follows the
+    page's URL in the browser (`update` writes the URL), so no later run, full or a fragment's, redraws it. On a
+    projector the box folds away in an expander."""
     holder = st.expander("Share this view") if st.session_state.get(S.PROJECTOR) else st.container(key=BOX_KEY)
     holder.caption(BOX_CAPTION)
-    return holder.empty()
+    with holder:
+        copy_link(key=LINK_KEY, label="Copy the link to this view", follow=box_follow(
+            bool(st.session_state.get(S.PROJECTOR)), bool(st.session_state.get(S.SHARE_PROJECTOR))))
 
 
 def update(**offer_changes) -> None:
-    """Call at the end of a run: write the page's parameters to the URL when they changed, and redraw the "Share this
-    view" box. `offer_changes` amend what the page offers with what it learned during the run (e.g. top_dims)."""
+    """Call at the end of a run: write the page's parameters to the URL when they changed (the "Share this view" box
+    follows the URL). `offer_changes` amend what the page offers with what it learned during the run (e.g.
+    top_dims)."""
     registered = st.session_state.get(S.SHARE_PAGE)
     if not registered:
         return
@@ -430,12 +431,6 @@ def update(**offer_changes) -> None:
     wanted = url_params(current, params)
     if current != wanted:
         _write(current, params, wanted)
-    slot = st.session_state.get(S.SHARE_SLOT)
-    if slot is not None:
-        base = st.context.url or f"/{page}"
-        shown = box_params(wanted, bool(st.session_state.get(S.PROJECTOR)),
-                           bool(st.session_state.get(S.SHARE_PROJECTOR)))
-        slot.code(link(base, shown), language=None, wrap_lines=True)
 
 
 def _write(current: Mapping[str, list[str]], params: Mapping[str, str], wanted: Mapping[str, list[str]]) -> None:
@@ -454,8 +449,7 @@ def _write(current: Mapping[str, list[str]], params: Mapping[str, str], wanted: 
 
 def syncing(fragment: Callable) -> Callable:
     """Decorate a fragment's function (under @st.fragment) so that each of its runs ends with `update`: a fragment
-    rerun changes the state without running the page's end. It also keeps the box drawn, since a fragment that wrote
-    to the box in the full run must write to it on every rerun."""
+    rerun changes the state without running the page's end."""
     @functools.wraps(fragment)
     def run(*args, **kwargs):
         result = fragment(*args, **kwargs)

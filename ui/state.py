@@ -27,7 +27,6 @@ DIS_DIM = "dis_dim"  # dimension shown up close (a clicked bar or the keyboard f
 DIS_COMPARE, DIS_COMPARE_ROWS = "dis_compare", "dis_compare_rows"  # models compared (None: default), rows each
 SHARE_SEEN = "share_seen"  # pages whose link this session has read (ui/share.py)
 SHARE_PAGE = "share_page"  # (page, ui.share.Offer) whose settings the URL carries, or None
-SHARE_SLOT = "share_slot"  # the place of the "Share this view" box on the current page, or None
 PROJECTOR = "projector"  # projector mode: large type, thick strokes, high contrast (ui/projector.py)
 TRAIN_JOB = "train_job"  # this session's live training (vae.live.LiveJob), or None
 TRAIN_SEEN = "train_seen_state"  # the job's state at the last full run: a change reruns the page
@@ -89,7 +88,6 @@ DEFAULTS = {
     DIS_COMPARE_ROWS: 5,
     SHARE_SEEN: [],
     SHARE_PAGE: None,
-    SHARE_SLOT: None,
     PROJECTOR: False,
     TRAIN_JOB: None,
     TRAIN_SEEN: None,
