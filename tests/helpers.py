@@ -127,3 +127,8 @@ def copy_link_data(node) -> list[dict]:
 def copy_links(node) -> list[str]:
     """The fixed links shown with a Copy button under an AppTest node (e.g. the sidebar's class link)."""
     return [d["link"] for d in copy_link_data(node) if "link" in d]
+
+
+def live_planes(node) -> list:
+    """The live latent planes (ui/latent_plane.py) under an AppTest node: its components other than the share box."""
+    return [el for el in node.get("bidi_component") if el.proto.component_name.endswith(".latent_plane")]

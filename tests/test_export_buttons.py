@@ -51,6 +51,24 @@ def test_png_of_a_digit_is_an_upscaled_grayscale_image():
     assert np.abs(np.asarray(im).astype(int) - expected).max() <= 1, "nearest neighbour: no blur"
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (28, 28), (3, 200), (150, 7)])
+@pytest.mark.parametrize("level", [0, 1, 9])
+def test_the_direct_png_writer_gives_the_same_pixels_as_pil(shape, level):
+    pixels = np.random.default_rng(sum(shape) + level).integers(0, 256, size=shape, dtype=np.uint8)
+    pixels[0, 0] = 255  # a constant image would hide a mix-up of rows and columns less than this one
+    data = E.gray_png(pixels, level)
+    im = Image.open(io.BytesIO(data))
+    im.load()  # checks every chunk's CRC and the zlib stream
+    assert im.format == "PNG" and im.mode == "L" and im.size == shape[::-1]
+    assert np.array_equal(np.asarray(im), pixels)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 5), np.uint8), np.zeros((4, 4, 3), np.uint8), np.zeros(9, np.uint8)])
+def test_the_direct_png_writer_refuses_what_is_not_a_grayscale_picture(bad):
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        E.gray_png(bad)
+
+
 def test_labelled_row_puts_each_digit_under_its_label():
     images = digits(3)
     row = E.labelled_row(images, ["input", "ae-z2", "vae-z2"], factor=4, gap=10, title="test digit #7")

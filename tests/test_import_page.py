@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from helpers import open_explorer_tab
+from helpers import live_planes, open_explorer_tab
 from test_import_model import NotebookVAE
 from vae import checkpoint as ckpt_mod
 from vae.checkpoint import CHECKPOINT_DIR
@@ -85,7 +85,7 @@ def test_a_2d_import_goes_on_the_explorer_and_the_draw_page_and_is_saved_on_requ
     assert not at.exception
     toggle = at.toggle(key="use_session_models")
     assert toggle.value is True and toggle.label == "Show the models you imported on the Import a model page"
-    planes = [c.proto.id for c in at.get("bidi_component")]
+    planes = [c.proto.id for c in live_planes(at)]
     assert any(entry.name in p for p in planes), planes
     open_explorer_tab(at, "interpolation")  # its film strips carry each model's title
     assert any("your imported VAE (my-vae.pt)" in m.value for m in at.markdown)

@@ -8,7 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import open_explorer_tab
+from helpers import live_planes, open_explorer_tab
 from vae.checkpoint import CHECKPOINT_DIR
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def test_explorer_mounts_two_live_planes_and_pins_the_origin(at):
     assert not at.error
     assert "Pinned z = (0.000, 0.000)" in _subheaders(at)
     assert [t.label for t in at.tabs] == ["Manifold grid", "Interpolation", "Prior samples"]
-    assert len(at.get("bidi_component")) == 2, "one live plane per model"
+    assert len(live_planes(at)) == 2, "one live plane per model"
     captions = _image_captions(at)
     assert captions.count("decoded here (server)") == 2
     assert sum(c.startswith("5 nearest test codes: ") for c in captions) == 2
@@ -125,7 +125,7 @@ def test_a_decoder_the_browser_cannot_run_gets_a_static_plane_and_a_note(tmp_pat
     assert not app.exception
     notes = [i.value for i in app.info]
     assert len(notes) == 1 and notes[0].startswith("Live decoding is off for vae-z2:")
-    assert len(app.get("bidi_component")) == 1, "the AE keeps its live plane"
+    assert len(live_planes(app)) == 1, "the AE keeps its live plane"
     assert any(el.type == "plotly_chart" for el in app.main), "the conv VAE gets a static plane"
     assert _image_captions(app).count("decoded here (server)") == 2
 
@@ -180,7 +180,7 @@ def test_beta_scrubber_walks_the_family_from_the_ae(at):
     for name in family:
         slider.set_value(name).run()
         assert not at.exception
-        assert len(at.get("bidi_component")) == 2, f"two planes with {name} on the right"
+        assert len(live_planes(at)) == 2, f"two planes with {name} on the right"
         titles = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith(")**")]
         assert any(name in t for t in titles)
 

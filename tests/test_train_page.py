@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import open_explorer_tab
+from helpers import live_planes, open_explorer_tab
 from vae import checkpoint as ckpt_mod
 from vae.checkpoint import CHECKPOINT_DIR
 
@@ -84,12 +84,12 @@ def test_a_training_shows_progress_then_curves_a_scrubber_and_the_save_section(s
 
     at.switch_page("pages/explorer.py").run()  # the session's models, on the other pages
     assert not at.exception and at.toggle(key="use_session_models").value is True
-    planes = [c.proto.id for c in at.get("bidi_component")]
+    planes = [c.proto.id for c in live_planes(at)]
     assert len(planes) == 2 and all(job.id in p for p in planes), planes
     open_explorer_tab(at, "interpolation")  # its film strips carry each model's title
     assert any("your VAE (β 1, 1,000 images, 2 epochs)" in m.value for m in at.markdown)
     at.toggle(key="use_session_models").set_value(False).run()
-    assert not any(job.id in c.proto.id for c in at.get("bidi_component"))
+    assert not any(job.id in c.proto.id for c in live_planes(at))
     at.switch_page("pages/draw.py").run()
     assert not at.exception
     assert at.toggle(key="use_session_models").label == "Use the models you trained on the Train live page"

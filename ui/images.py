@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -43,10 +45,28 @@ def png_bytes(image: np.ndarray, factor: int = 1, invert: bool = False, compress
     """A grayscale image in [0, 1] as PNG bytes, upscaled by `factor`; `invert` gives dark ink on white paper.
     compress_level: zlib's 0-9; 1 encodes an upscaled digit 2.4 times faster for 4% more bytes."""
     img = 1.0 - np.asarray(image, np.float32) if invert else image
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(upscale(img, factor)), mode="L").save(buf, format="PNG", optimize=False,
-                                                                   compress_level=compress_level)
-    return buf.getvalue()
+    return gray_png(to_uint8(upscale(img, factor)), compress_level)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
+
+
+def gray_png(pixels: np.ndarray, compress_level: int = 6) -> bytes:
+    """An (h, w) uint8 array as an 8-bit grayscale PNG: one IDAT chunk, no row filter. Written directly with zlib:
+    PIL's encoder spends most of a small picture's time in Python around the compression (a decoded digit under
+    each plane on every click: 0.08 against 0.13 ms at 140 x 140), and the bytes decode to the same pixels."""
+    pixels = np.ascontiguousarray(pixels, np.uint8)
+    if pixels.ndim != 2 or 0 in pixels.shape:
+        raise ValueError(f"a grayscale PNG needs a non-empty 2-D array, got shape {pixels.shape}")
+    h, w = pixels.shape
+    rows = np.zeros((h, w + 1), np.uint8)  # each row starts with its filter type, 0 (none)
+    rows[:, 1:] = pixels
+    return (_PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)) + _chunk(b"IEND", b""))
 
 
 def png_data_uri(image: np.ndarray, factor: int = 1, invert: bool = False) -> str:

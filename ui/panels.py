@@ -132,12 +132,12 @@ def prepare_pinned(ckpts: list[Checkpoint], z: tuple[float, float]) -> list[_Pin
         for (key, ckpt), image, (train_idx, train_dist) in zip(todo, images, nearest_train):
             mu = _codes(ckpt.name)
             near = maps.nearest_codes(ckpt.name, z, k=5)
+            dist = np.sqrt(((mu[near] - np.asarray(z)) ** 2).sum(1))  # one pass, not five np.linalg.norm calls
             t = int(train_idx[0])
             found[key] = _Pinned(
                 image, png_data_uri(image, 5),
                 _test_row_uri(tuple(near.tolist())), _train_uri(t),
-                "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({np.linalg.norm(mu[i] - z):.2f})"
-                                                     for i in near),
+                "5 nearest test codes: " + ", ".join(f"{data.y_test[i]} ({d:.2f})" for i, d in zip(near, dist)),
                 f"nearest training image: a {data.y_train[t]}, RMS distance {train_dist[0]:.3f}")
         with _PINNED_LOCK:
             for key, _ in todo:
