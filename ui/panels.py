@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -108,19 +107,6 @@ def one_z_decoder(ckpt: Checkpoint) -> latent.OneZDecoder:
     return resources.kept("one_z_decoder", ckpt.name, lambda stamp: latent.OneZDecoder(ckpt.model))
 
 
-# The pinned z's torch work (decoding, the training-image search) runs in one long-lived thread, not in the script
-# thread: Streamlit starts a new thread for every run, and torch's first work in a new thread costs more CPU than the
-# work itself (`python -m benchmarks.thread_per_run`: 3.35 ms per search of both models in a fresh thread, 2.33 ms in
-# the same thread, with OMP_NUM_THREADS=1). One thread is enough: a click's share is about 2 ms, and torch runs one
-# kernel thread here anyway (ui/runtime.py).
-_TORCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pinned-z")
-
-
-def _decode_and_search(decoders: list[latent.OneZDecoder], index: latent.PixelIndex, z: tuple[float, float]):
-    images = [decode(np.array(z)) for decode in decoders]
-    return images, index.query_many(images, k=1)
-
-
 def _pinned(ckpt: Checkpoint, z: tuple[float, float]) -> _Pinned:
     return prepare_pinned([ckpt], z)[0]
 
@@ -141,8 +127,8 @@ def prepare_pinned(ckpts: list[Checkpoint], z: tuple[float, float]) -> list[_Pin
     todo = [(key, c) for key, c in zip(keys, ckpts) if key not in found]
     if todo:
         data = resources.mnist()
-        decoders, index = [one_z_decoder(c) for _, c in todo], train_index()
-        images, nearest_train = _TORCH_THREAD.submit(_decode_and_search, decoders, index, z).result()
+        images = [one_z_decoder(c)(np.array(z)) for _, c in todo]
+        nearest_train = train_index().query_many(images, k=1)
         for (key, ckpt), image, (train_idx, train_dist) in zip(todo, images, nearest_train):
             mu = _codes(ckpt.name)
             near = maps.nearest_codes(ckpt.name, z, k=5)
