@@ -10,14 +10,14 @@ import torch
 from vae.latent import PixelIndex
 
 
-@pytest.mark.parametrize("components, candidates", [(2, 1), (8, 4), (48, 64)])
-def test_pixel_index_equals_brute_force(components, candidates):
+@pytest.mark.parametrize("components, candidates, refine", [(2, 1, 0), (8, 4, 0), (48, 64, 0), (2, 1, 6), (4, 2, 40)])
+def test_pixel_index_equals_brute_force(components, candidates, refine):
     rng = np.random.default_rng(components)
     # clusters of near-copies: many images look alike in a few principal directions, so the first candidates by
     # projected distance are often not the nearest
     centres = rng.integers(0, 256, (20, 28, 28))
     imgs = np.clip(centres[rng.integers(0, 20, 600)] + rng.normal(0, 40, (600, 28, 28)), 0, 255).astype(np.uint8)
-    index = PixelIndex(imgs, components=components, candidates=candidates)
+    index = PixelIndex(imgs, components=components, candidates=candidates, refine=refine)
     x = imgs.reshape(len(imgs), -1).astype(np.float64) / 255
     for q in rng.random((25, 28, 28)) * 0.5 + x[rng.integers(0, 600, 25)].reshape(25, 28, 28) * 0.5:
         d2 = ((x - q.reshape(-1)) ** 2).sum(1)
@@ -77,3 +77,62 @@ def test_query_many_gives_each_image_the_answer_of_its_own_query():
     bounds = index.lower_bounds_many(torch.from_numpy(np.array(queries, np.float32).reshape(6, -1)))
     assert tuple(bounds.shape) == (6, len(imgs))
     assert index.query_many([], k=1) == []
+
+
+_YY, _XX = np.mgrid[0:28, 0:28]
+
+
+def _dots(rng, n: int) -> np.ndarray:
+    """Training images with few degrees of freedom, as digits have: two small bright dots each (uint8)."""
+    out = np.zeros((n, 28, 28))
+    for i in range(n):
+        for cy, cx, r in zip(rng.uniform(6, 22, 2), rng.uniform(6, 22, 2), rng.uniform(1.5, 3.5, 2)):
+            out[i] += np.exp(-((_YY - cy) ** 2 + (_XX - cx) ** 2) / (2 * r * r))
+    return (np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def _blobs(rng, n: int) -> list[np.ndarray]:
+    """Queries unlike every training image: one wide blob each, as a decoder draws far outside its codes."""
+    return [np.exp(-((_YY - cy) ** 2 + (_XX - cx) ** 2) / (2 * r * r))
+            for cy, cx, r in zip(rng.uniform(10, 18, n), rng.uniform(10, 18, n), rng.uniform(6, 9, n))]
+
+
+def test_the_second_bound_is_a_lower_bound_and_tighter_for_queries_unlike_every_image():
+    rng = np.random.default_rng(3)
+    imgs = _dots(rng, 1500)
+    index = PixelIndex(imgs, components=4, refine=24)
+    x = imgs.reshape(len(imgs), -1).astype(np.float64) / 255
+    first_left = second_left = 0
+    for q in _blobs(rng, 12):
+        exact = ((x - q.reshape(-1)) ** 2).sum(1)
+        qt = torch.from_numpy(q.reshape(-1).astype(np.float32))
+        first, second = index.lower_bounds(qt).double().numpy(), index.refined_bounds(qt).double().numpy()
+        assert (second <= exact + PixelIndex.SLACK / 10).all(), float((second - exact).max())
+        nearest = exact.min()  # images that each bound cannot rule out against the true nearest
+        first_left += int((first < nearest).sum())
+        second_left += int((second < nearest).sum())
+    assert first_left > 1000 and second_left < first_left / 20, (first_left, second_left)
+    with pytest.raises(ValueError, match="refine"):
+        PixelIndex(imgs[:50], components=4).refined_bounds(qt)
+
+
+@pytest.mark.parametrize("refine", [0, 24])
+def test_queries_unlike_every_image_get_the_exact_neighbours(refine):
+    """Blobs leave many images in doubt after the first candidates: with or without the second bound, the answer is
+    brute force's, for one query and for several together."""
+    rng = np.random.default_rng(4)
+    imgs = _dots(rng, 1500)
+    index = PixelIndex(imgs, components=4, candidates=8, refine=refine)
+    x = imgs.reshape(len(imgs), -1).astype(np.float64) / 255
+    queries = _blobs(rng, 10) + [x[7].reshape(28, 28)]  # and one training image itself
+    refined = []
+    if refine:  # count the queries that went on to the second bound
+        first = index._refined
+        index._refined = lambda *a: refined.append(len(a[1])) or first(*a)
+    together = index.query_many(queries, k=3)
+    assert len(refined) >= (5 if refine else 0), refined
+    for q, (got, dist) in zip(queries, together):
+        d2 = ((x - q.reshape(-1)) ** 2).sum(1)
+        want = np.argsort(d2, kind="stable")[:3]
+        assert got.tolist() == want.tolist() == index.query(q, k=3)[0].tolist()
+        assert dist == pytest.approx(np.sqrt(d2[want] / 784), abs=1e-4)
